@@ -1,0 +1,35 @@
+/* err.c - error message helpers (see err.h). */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int dc_errf(char *err, int code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, DC_ERR_LEN, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+const char *dc_strerror(int code) {
+    switch (code) {
+    case DC_OK: return "ok";
+    case DC_EIO: return "i/o error";
+    case DC_EFORMAT: return "format error";
+    case DC_ENOMEM: return "out of memory";
+    case DC_EINVAL: return "invalid argument";
+    case DC_EUNSUPPORTED: return "unsupported";
+    case DC_ENOTFOUND: return "not found";
+    case DC_ERANGE: return "out of range";
+    default: return "unknown error";
+    }
+}
+
+void dc_assert_fail(const char *expr, const char *file, int line) {
+    fprintf(stderr, "deepc: internal assertion failed: %s (%s:%d)\n", expr, file, line);
+    abort();
+}

@@ -1,0 +1,92 @@
+/*
+ * kern.h - matrix kernels over every weight type, chosen once at run time.
+ *
+ * The central operation of inference is Y = X * W^T: W is a weight matrix of
+ * `rows` rows of `cols` elements stored in one of the GGUF block types (a view
+ * into the model file), X is `n` activation rows of `cols` floats, Y is `n`
+ * rows of `rows` floats.  For types that pair with 8-bit activations (Q4_0,
+ * Q8_0 -> Q8_0; Q4_1 -> Q8_1; Q4_K, Q5_K, Q6_K -> Q8_K) the activations are
+ * first quantized to that "activation type" and integer dot products are used,
+ * as llama.cpp does; F32/F16/BF16 weights are dotted against f32 activations.
+ *
+ * Every operation has a plain-C reference (kern_ref.c, the spec) and SIMD
+ * variants (kern_avx2.c, kern_avx512.c) compiled with per-file -m flags.
+ * kern_init() reads CPUID once and fills the active table; DEEPC_KERNELS=ref
+ * (or avx2, avx512) forces a variant.  A variant may leave a slot NULL, and
+ * the reference is used for it.
+ */
+#ifndef DC_KERN_H
+#define DC_KERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Dot product of one weight row (n elements of the weight type, a whole
+ * number of blocks) with one activation row already in the activation type. */
+typedef float (*kern_vec_dot_fn)(int64_t n, const void *w, const void *xq);
+/* Converts n floats into the activation type (n a multiple of its block). */
+typedef void (*kern_quantize_fn)(const float *x, void *xq, int64_t n);
+/* Dequantizes n elements of a weight row to floats. */
+typedef void (*kern_to_float_fn)(const void *w, float *y, int64_t n);
+
+#define KERN_N_TYPES 32 /* indexes: enum dtype values below 32 */
+
+struct kern_ops {
+    const char *name;                      /* "ref", "avx2", "avx512" */
+    kern_vec_dot_fn vec_dot[KERN_N_TYPES];    /* by weight type */
+    kern_quantize_fn quantize[KERN_N_TYPES];  /* by activation type (Q8_0, Q8_1, Q8_K) */
+    kern_to_float_fn to_float[KERN_N_TYPES];  /* by weight type */
+};
+
+/* The variants compiled into this binary.  kern_ops_avx2/avx512 must only
+ * be called when kern_cpu_has() says the CPU supports them. */
+extern const struct kern_ops kern_ops_ref;
+extern const struct kern_ops kern_ops_avx2;
+extern const struct kern_ops kern_ops_avx512;
+
+enum kern_isa { KERN_ISA_REF = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2 };
+
+/* 1 if the CPU (and OS) support the ISA level. */
+int kern_cpu_has(enum kern_isa isa);
+
+/* Reads CPU features and DEEPC_KERNELS once; fills the active table.  Must be
+ * called before any thread uses the kernels; idempotent. */
+void kern_init(void);
+/* The active table (after kern_init). */
+const struct kern_ops *kern_active(void);
+
+/* Activation type a weight type is dotted against (DT_F32 for float types),
+ * -1 if the weight type has no kernel. */
+int kern_act_type(int wtype);
+
+/* A weight matrix: a borrowed view. */
+struct kern_mat {
+    int type;       /* enum dtype of the weights */
+    const void *data;
+    int64_t rows;   /* output channels */
+    int64_t cols;   /* input channels = row length, whole blocks */
+};
+
+/* Scratch bytes kern_matmul needs for n activation rows of this matrix. */
+size_t kern_matmul_scratch(const struct kern_mat *w, int64_t n);
+
+/* Y[t * ldy + r] = sum_c W[r][c] * X[t * ldx + c] for t < n, r < rows.
+ * scratch: at least kern_matmul_scratch(w, n) bytes, 64-byte aligned.
+ * Uses the active table and all threads of the OpenMP team it is called from
+ * (or opens a parallel region itself when called outside one).  Allocates
+ * nothing. */
+void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,
+                 int64_t ldy, void *scratch);
+
+/* Same, with an explicit ops table (tests, benchmarks). */
+void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
+                     int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch);
+
+/* Dequantizes row r of a weight matrix into n floats (embedding lookups). */
+void kern_get_row(const struct kern_mat *w, int64_t r, float *y);
+
+/* Reference quantizers for weights (round-to-nearest as ggml's *_ref), used
+ * by tests and, later, `deepc quantize`.  n: a multiple of the block size. */
+void kern_quantize_row_ref(int type, const float *x, void *y, int64_t n);
+
+#endif

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test program in $1 (default build/tests) and every tests/*.py /
+# tests/*.sh check, counts PASS:/FAIL: lines, and ends with "N passed, N failed".
+# A program that crashes or exits non-zero without reporting a FAIL line counts
+# as one failure, so a crash is never silent.
+set -u
+dir=${1:-build/tests}
+bin=${2:-build/deepc}
+pass=0; fail=0
+log=$(mktemp)
+run_one() { # name, command...
+    local name=$1; shift
+    local t0=$(date +%s)
+    timeout "${DEEPC_TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1
+    local rc=$?
+    cat "$log"
+    local p f
+    p=$(grep -c '^PASS: ' "$log"); f=$(grep -c '^FAIL: ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL: $name (exit code $rc)"; f=1
+    fi
+    pass=$((pass + p)); fail=$((fail + f))
+    echo "# $name: ${p} passed, ${f} failed in $(( $(date +%s) - t0 )) s"
+}
+for t in "$dir"/test_*; do
+    [ -x "$t" ] || continue
+    run_one "$(basename "$t")" "$t"
+done
+for t in tests/*_test.sh; do
+    [ -f "$t" ] || continue
+    run_one "$(basename "$t")" bash "$t" "$bin"
+done
+rm -f "$log"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
