@@ -34,7 +34,7 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test asan ubsan fuzz bench clean headers
+.PHONY: all test check asan ubsan fuzz bench clean headers
 
 all: $(BUILD)/deepc $(BUILD)/libdeepc.a $(TEST_BIN) $(BENCH_BIN)
 
@@ -66,18 +66,24 @@ headers:
 	  echo '#include "'$$h'"' | $(CC) $(CFLAGS) -x c -fsyntax-only -I. - || exit 1; done; echo "headers ok"
 
 test: all headers
-	bash tests/run_all.sh $(BUILD)/tests $(BUILD)/deepc
+	bash tests/run_all.sh $(BUILD)
 
+# What CI runs: the tests in the normal build and in the ASan+UBSan build,
+# counted together.
+check: all headers
+	$(MAKE) BUILD=build-asan OPT=-O1 $(ASAN_VARS) all
+	ASAN_OPTIONS=detect_leaks=1 bash tests/run_all.sh $(BUILD) build-asan
+
+ASAN_VARS = EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+            EXTRA_LDFLAGS="-fsanitize=address,undefined"
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 \
-	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
-	ASAN_OPTIONS=detect_leaks=1 DEEPC_ASAN=1 bash tests/run_all.sh build-asan/tests build-asan/deepc
+	$(MAKE) BUILD=build-asan OPT=-O1 $(ASAN_VARS) all
+	ASAN_OPTIONS=detect_leaks=1 bash tests/run_all.sh build-asan
 
 ubsan:
 	$(MAKE) BUILD=build-ubsan EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=undefined" all
-	bash tests/run_all.sh build-ubsan/tests build-ubsan/deepc
+	bash tests/run_all.sh build-ubsan
 
 # libFuzzer targets: fuzz/fuzz_*.c linked with the library sources (clang).
 FUZZ_SRC = $(sort $(wildcard fuzz/fuzz_*.c))

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test program in $1 (default build/tests) and every tests/*.py /
-# tests/*.sh check, counts PASS:/FAIL: lines, and ends with "N passed, N failed".
-# A program that crashes or exits non-zero without reporting a FAIL line counts
-# as one failure, so a crash is never silent.
+# Runs every test program of each build directory given (default: build) -
+# BUILD/tests/test_* - then every tests/*_test.sh script once (given the first
+# build's deepc binary), counts PASS:/FAIL: lines, and ends with one line
+# "N passed, N failed".  A program that crashes or exits non-zero without
+# reporting a FAIL line counts as one failure, so a crash is never silent.
 set -u
-dir=${1:-build/tests}
-bin=${2:-build/deepc}
+[ $# -eq 0 ] && set -- build
 pass=0; fail=0
 log=$(mktemp)
-run_one() { # name, command...
+run_one() { # label, command...
     local name=$1; shift
-    local t0=$(date +%s)
+    local t0; t0=$(date +%s)
     timeout "${DEEPC_TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1
     local rc=$?
     cat "$log"
@@ -22,13 +22,15 @@ run_one() { # name, command...
     pass=$((pass + p)); fail=$((fail + f))
     echo "# $name: ${p} passed, ${f} failed in $(( $(date +%s) - t0 )) s"
 }
-for t in "$dir"/test_*; do
-    [ -x "$t" ] || continue
-    run_one "$(basename "$t")" "$t"
+for b in "$@"; do
+    for t in "$b"/tests/test_*; do
+        [ -x "$t" ] || continue
+        run_one "$b/$(basename "$t")" "$t"
+    done
 done
 for t in tests/*_test.sh; do
     [ -f "$t" ] || continue
-    run_one "$(basename "$t")" bash "$t" "$bin"
+    run_one "$(basename "$t")" bash "$t" "$1/deepc"
 done
 rm -f "$log"
 echo "$pass passed, $fail failed"

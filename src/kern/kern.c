@@ -1,0 +1,217 @@
+/*
+ * kern.c - kernel dispatch (CPUID + XGETBV, DEEPC_KERNELS) and the threaded
+ * matmul driver over a kern_ops table (see kern.h).
+ *
+ * kern_matmul(W [rows x cols], X [n x cols]) -> Y [n x rows]:
+ *   1. the n activation rows are quantized to the weight type's activation
+ *      type into scratch (row stride = act row bytes rounded up to 64); f32
+ *      activation rows are used in place;
+ *   2. the weight rows are split into one contiguous range per thread; each
+ *      thread walks its range in tiles of KERN_TILE_ROWS rows and, for each
+ *      tile, loops over all n tokens, so a weight row comes from memory once
+ *      and is re-read from L1/L2 for the other tokens.
+ */
+#include "kern.h"
+
+#include <cpuid.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "err.h"
+
+/* Rows per tile: 16 rows of a 7168-wide Q8_0 matrix are 122 KB, which stays
+ * in L2 while the tile is dotted with every token's activation row. */
+#define KERN_TILE_ROWS 16
+/* Below this many weight bytes a matmul runs on the calling thread alone:
+ * waking the team costs more than the work. */
+#define KERN_PAR_MIN_BYTES (64 * 1024)
+
+static struct kern_ops kern_active_ops;
+static pthread_once_t kern_once = PTHREAD_ONCE_INIT;
+
+/* ------------------------------------------------------------- CPU features */
+
+static uint64_t kern_xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+int kern_cpu_has(enum kern_isa isa) {
+    if (isa == KERN_ISA_REF) return 1;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const unsigned osxsave = 1u << 27, avx = 1u << 28, fma = 1u << 12, f16c = 1u << 29;
+    if ((c & (osxsave | avx | fma | f16c)) != (osxsave | avx | fma | f16c)) return 0;
+    /* the OS must save XMM and YMM state (XCR0 bits 1, 2) */
+    uint64_t xcr0 = kern_xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    const unsigned avx2 = 1u << 5;
+    if (!(b & avx2)) return 0;
+    if (isa == KERN_ISA_AVX2) return 1;
+    if (isa != KERN_ISA_AVX512) return 0;
+    /* AVX-512 F, DQ, BW, VL (leaf 7 EBX), VNNI (ECX bit 11), BF16 (leaf 7.1 EAX
+     * bit 5), and the OS saving opmask + ZMM state (XCR0 bits 5, 6, 7). */
+    const unsigned f = 1u << 16, dq = 1u << 17, bw = 1u << 30, vl = 1u << 31;
+    if ((b & (f | dq | bw | vl)) != (f | dq | bw | vl)) return 0;
+    if (!(c & (1u << 11))) return 0;
+    if ((xcr0 & 0xe0) != 0xe0) return 0;
+    unsigned max_sub = a;
+    if (max_sub < 1) return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    if (!(a & (1u << 5))) return 0;
+    return 1;
+}
+
+/* ----------------------------------------------------------------- dispatch */
+
+/* Copies `v` into the active table, filling its NULL slots from the ref. */
+static void kern_merge(const struct kern_ops *v) {
+    kern_active_ops = kern_ops_ref;
+    kern_active_ops.name = v->name;
+    for (int i = 0; i < KERN_N_TYPES; i++) {
+        if (v->vec_dot[i]) kern_active_ops.vec_dot[i] = v->vec_dot[i];
+        if (v->quantize[i]) kern_active_ops.quantize[i] = v->quantize[i];
+        if (v->to_float[i]) kern_active_ops.to_float[i] = v->to_float[i];
+    }
+}
+
+static void kern_init_once(void) {
+    enum kern_isa best = kern_cpu_has(KERN_ISA_AVX512) ? KERN_ISA_AVX512
+                         : kern_cpu_has(KERN_ISA_AVX2) ? KERN_ISA_AVX2
+                                                       : KERN_ISA_REF;
+    enum kern_isa use = best;
+    const char *env = getenv("DEEPC_KERNELS");
+    if (env && *env) {
+        enum kern_isa want;
+        if (strcmp(env, "ref") == 0) want = KERN_ISA_REF;
+        else if (strcmp(env, "avx2") == 0) want = KERN_ISA_AVX2;
+        else if (strcmp(env, "avx512") == 0) want = KERN_ISA_AVX512;
+        else {
+            fprintf(stderr, "deepc: DEEPC_KERNELS=%s is not one of ref, avx2, avx512; using the best\n",
+                    env);
+            want = best;
+        }
+        if (kern_cpu_has(want)) {
+            use = want;
+        } else {
+            fprintf(stderr, "deepc: DEEPC_KERNELS=%s is not supported by this CPU; using the best\n", env);
+        }
+    }
+    const struct kern_ops *v = use == KERN_ISA_AVX512 ? &kern_ops_avx512
+                               : use == KERN_ISA_AVX2 ? &kern_ops_avx2
+                                                      : &kern_ops_ref;
+    kern_merge(v);
+}
+
+void kern_init(void) { pthread_once(&kern_once, kern_init_once); }
+
+const struct kern_ops *kern_active(void) {
+    kern_init();
+    return &kern_active_ops;
+}
+
+int kern_act_type(int wtype) {
+    switch (wtype) {
+    case DT_F32:
+    case DT_F16:
+    case DT_BF16: return DT_F32;
+    case DT_Q4_0:
+    case DT_Q8_0: return DT_Q8_0;
+    case DT_Q4_1: return DT_Q8_1;
+    case DT_Q4_K:
+    case DT_Q5_K:
+    case DT_Q6_K: return DT_Q8_K;
+    default: return -1;
+    }
+}
+
+/* ------------------------------------------------------------------ matmul */
+
+/* Bytes between quantized activation rows in scratch (0 for f32 rows, which
+ * are used in place). */
+static size_t kern_act_stride(const struct kern_mat *w) {
+    int at = kern_act_type(w->type);
+    if (at < 0 || at == DT_F32) return 0;
+    int64_t rb = dtype_row_bytes(at, w->cols);
+    DC_ASSERT(rb >= 0);
+    return ((size_t)rb + 63) & ~(size_t)63;
+}
+
+size_t kern_matmul_scratch(const struct kern_mat *w, int64_t n) {
+    size_t s = kern_act_stride(w) * (size_t)(n > 0 ? n : 0);
+    return s < 64 ? 64 : s; /* never 0, so callers can allocate it plainly */
+}
+
+/* The part of the matmul done by thread ith of nth; all nth threads of the
+ * team must call it (it holds a barrier between quantizing and dotting). */
+static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
+                               int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch,
+                               int ith, int nth) {
+    const int wt = w->type, at = kern_act_type(wt);
+    kern_vec_dot_fn dot = ops->vec_dot[wt] ? ops->vec_dot[wt] : kern_ops_ref.vec_dot[wt];
+    const size_t xs = kern_act_stride(w);
+    const uint8_t *xq;
+    size_t xstride;
+    if (at == DT_F32) {
+        xq = (const uint8_t *)x;
+        xstride = (size_t)ldx * sizeof(float);
+    } else {
+        kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
+        for (int64_t t = (int64_t)ith * n / nth; t < (int64_t)(ith + 1) * n / nth; t++)
+            q(x + t * ldx, (uint8_t *)scratch + (size_t)t * xs, w->cols);
+        if (nth > 1) {
+#pragma omp barrier
+        }
+        xq = scratch;
+        xstride = xs;
+    }
+    const size_t wrb = (size_t)dtype_row_bytes(wt, w->cols);
+    const int64_t r_begin = (int64_t)ith * w->rows / nth, r_end = (int64_t)(ith + 1) * w->rows / nth;
+    for (int64_t r0 = r_begin; r0 < r_end; r0 += KERN_TILE_ROWS) {
+        int64_t r1 = r0 + KERN_TILE_ROWS < r_end ? r0 + KERN_TILE_ROWS : r_end;
+        for (int64_t t = 0; t < n; t++) {
+            const uint8_t *xt = xq + (size_t)t * xstride;
+            float *yt = y + t * ldy;
+            for (int64_t r = r0; r < r1; r++)
+                yt[r] = dot(w->cols, (const uint8_t *)w->data + (size_t)r * wrb, xt);
+        }
+    }
+}
+
+void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
+                     int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch) {
+    DC_ASSERT(kern_act_type(w->type) >= 0 && dtype_row_bytes(w->type, w->cols) >= 0);
+    if (n <= 0 || w->rows <= 0) return;
+    if (omp_in_parallel()) {
+        /* Called by every thread of an enclosing team: split by thread id,
+         * and make the whole Y visible to all of them before returning. */
+        kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, omp_get_thread_num(),
+                           omp_get_num_threads());
+#pragma omp barrier
+        return;
+    }
+    size_t wbytes = (size_t)dtype_row_bytes(w->type, w->cols) * (size_t)w->rows;
+    int par = wbytes * (size_t)n >= KERN_PAR_MIN_BYTES;
+#pragma omp parallel if (par)
+    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, omp_get_thread_num(), omp_get_num_threads());
+}
+
+void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,
+                 int64_t ldy, void *scratch) {
+    kern_matmul_ops(kern_active(), w, x, ldx, n, y, ldy, scratch);
+}
+
+void kern_get_row(const struct kern_mat *w, int64_t r, float *y) {
+    const struct kern_ops *ops = kern_active();
+    kern_to_float_fn f = ops->to_float[w->type];
+    DC_ASSERT(f != NULL && r >= 0 && r < w->rows);
+    size_t rb = (size_t)dtype_row_bytes(w->type, w->cols);
+    f((const uint8_t *)w->data + (size_t)r * rb, y, w->cols);
+}

@@ -1,0 +1,391 @@
+/*
+ * kern_avx512.c - AVX-512 kernels (F, BW, VL, DQ, VNNI; Ice Lake / Zen 4 and
+ * later).  Compiled with the AVX-512 -m flags; only called when
+ * kern_cpu_has(AVX512).
+ *
+ * 32-element types take two blocks per 512-bit register and use VNNI
+ * vpdpbusd (u8 x s8, four products summed into i32 lanes, no saturation):
+ *   Q8_0 x Q8_0: |w| against x with w's sign (negated where w < 0);
+ *   Q4_0 x Q8_0: nibbles (0..15) against x, minus 8 * sum(x) from a second
+ *                vpdpbusd of 8s against x;
+ *   Q4_1 x Q8_1: nibbles against x, plus m * s per block.
+ * K-quants take a 64-element chunk per register: vpmaddubsw gives i16 pairs
+ * (<= 2 * 63 * 127), vpdpwssd multiplies them by the sub-block scale and
+ * accumulates i32, so the super-block sum is exact before the one f32 FMA.
+ * to_float slots are left NULL (the exact reference is used).
+ */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kern.h"
+#include "kern_blocks.h"
+
+static inline float a5_f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+static inline __m128i a5_ld128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
+static inline __m256i a5_ld256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline __m512i a5_ld512(const void *p) { return _mm512_loadu_si512(p); }
+
+/* 32 bytes at p0 in the low half, 32 bytes at p1 in the high half */
+static inline __m512i a5_ld2x32(const uint8_t *p0, const uint8_t *p1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(a5_ld256(p0)), a5_ld256(p1), 1);
+}
+
+/* d0 in lanes 0..7, d1 in lanes 8..15 */
+static inline __m512 a5_d2(float d0, float d1) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
+}
+
+static inline float a5_hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The nibbles of two Q4 blocks (16 bytes each at q0, q1) as 64 bytes in
+ * element order: [block0 low nibbles, block0 high, block1 low, block1 high]. */
+static inline __m512i a5_nibbles2(const uint8_t *q0, const uint8_t *q1) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(a5_ld128(q0)), a5_ld128(q1), 1);
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                                   _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+    /* 128-bit lanes are [0 lo, 1 lo, 0 hi, 1 hi]; reorder to [0 lo, 0 hi, 1 lo, 1 hi] */
+    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+/* The same for one block, 32 bytes. */
+static inline __m256i a5_nibbles1(const uint8_t *q) {
+    __m128i v = a5_ld128(q), m4 = _mm_set1_epi8(0x0f);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+}
+
+/* ------------------------------------------------------------ float dots */
+
+static inline __mmask16 a5_tail_mask(int64_t k) { return (__mmask16)((1u << k) - 1u); }
+
+static float a5_vec_dot_f32(int64_t n, const void *w, const void *xq) {
+    const uint8_t *a = w;
+    const float *x = xq;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + 4 * i), _mm512_loadu_ps(x + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + 4 * i + 64), _mm512_loadu_ps(x + i + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + 4 * i + 128), _mm512_loadu_ps(x + i + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + 4 * i + 192), _mm512_loadu_ps(x + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + 4 * i), _mm512_loadu_ps(x + i), s0);
+    if (i < n) {
+        __mmask16 k = a5_tail_mask(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + 4 * i), _mm512_maskz_loadu_ps(k, x + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static inline __m512 a5_cvt_f16(__m256i h) { return _mm512_cvtph_ps(h); }
+/* bf16 -> f32 is a 16-bit left shift of the bits. */
+static inline __m512 a5_cvt_bf16(__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* The F16 and BF16 dots differ only in the 16 -> 32 bit conversion. */
+#define A5_DOT_HALF(NAME, CVT)                                                                   \
+    static float NAME(int64_t n, const void *w, const void *xq) {                                \
+        const uint8_t *a = w;                                                                    \
+        const float *x = xq;                                                                     \
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                              \
+        int64_t i = 0;                                                                           \
+        for (; i + 64 <= n; i += 64) {                                                           \
+            s0 = _mm512_fmadd_ps(CVT(a5_ld256(a + 2 * i)), _mm512_loadu_ps(x + i), s0);         \
+            s1 = _mm512_fmadd_ps(CVT(a5_ld256(a + 2 * i + 32)), _mm512_loadu_ps(x + i + 16), s1); \
+            s2 = _mm512_fmadd_ps(CVT(a5_ld256(a + 2 * i + 64)), _mm512_loadu_ps(x + i + 32), s2); \
+            s3 = _mm512_fmadd_ps(CVT(a5_ld256(a + 2 * i + 96)), _mm512_loadu_ps(x + i + 48), s3); \
+        }                                                                                        \
+        for (; i + 16 <= n; i += 16)                                                             \
+            s0 = _mm512_fmadd_ps(CVT(a5_ld256(a + 2 * i)), _mm512_loadu_ps(x + i), s0);          \
+        if (i < n) {                                                                             \
+            __mmask16 k = a5_tail_mask(n - i);                                                   \
+            s1 = _mm512_fmadd_ps(CVT(_mm256_maskz_loadu_epi16(k, a + 2 * i)),                    \
+                                 _mm512_maskz_loadu_ps(k, x + i), s1);                           \
+        }                                                                                        \
+        return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3))); \
+    }
+
+A5_DOT_HALF(a5_vec_dot_f16, a5_cvt_f16)
+A5_DOT_HALF(a5_vec_dot_bf16, a5_cvt_bf16)
+
+/* ------------------------------------------------------ 32-element blocks */
+
+static float a5_vec_dot_q8_0(int64_t n, const void *w, const void *xq) {
+    const uint8_t *bw = w, *bx = xq;
+    const int64_t nb = n / KB_QK;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q8_0_SIZE, bx += 2 * KB_Q8_0_SIZE) {
+        __m512i qw = a5_ld2x32(bw + KB_Q8_0_QS, bw + KB_Q8_0_SIZE + KB_Q8_0_QS);
+        __m512i qx = a5_ld2x32(bx + KB_Q8_0_QS, bx + KB_Q8_0_SIZE + KB_Q8_0_QS);
+        /* |w| (-128 -> 0x80 = 128 unsigned) against x negated where w < 0 */
+        __m512i sx = _mm512_mask_sub_epi8(qx, _mm512_movepi8_mask(qw), zero, qx);
+        __m512i dot = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(qw), sx);
+        __m512 d = a5_d2(a5_f16(bw) * a5_f16(bx), a5_f16(bw + KB_Q8_0_SIZE) * a5_f16(bx + KB_Q8_0_SIZE));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), acc);
+    }
+    float s = _mm512_reduce_add_ps(acc);
+    if (i < nb) { /* odd block count: one 256-bit step */
+        __m256i qw = a5_ld256(bw + KB_Q8_0_QS), qx = a5_ld256(bx + KB_Q8_0_QS);
+        __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(qw, qw),
+                                          _mm256_sign_epi8(qx, qw));
+        s += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw) * a5_f16(bx)), _mm256_cvtepi32_ps(dot)));
+    }
+    return s;
+}
+
+static float a5_vec_dot_q4_0(int64_t n, const void *w, const void *xq) {
+    const uint8_t *bw = w, *bx = xq;
+    const int64_t nb = n / KB_QK;
+    const __m512i zero = _mm512_setzero_si512(), eight = _mm512_set1_epi8(8);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q4_0_SIZE, bx += 2 * KB_Q8_0_SIZE) {
+        __m512i qw = a5_nibbles2(bw + KB_Q4_0_QS, bw + KB_Q4_0_SIZE + KB_Q4_0_QS);
+        __m512i qx = a5_ld2x32(bx + KB_Q8_0_QS, bx + KB_Q8_0_SIZE + KB_Q8_0_QS);
+        /* sum (q - 8) x = sum q x - 8 sum x */
+        __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, qw, qx), _mm512_dpbusd_epi32(zero, eight, qx));
+        __m512 d = a5_d2(a5_f16(bw) * a5_f16(bx), a5_f16(bw + KB_Q4_0_SIZE) * a5_f16(bx + KB_Q8_0_SIZE));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), acc);
+    }
+    float s = _mm512_reduce_add_ps(acc);
+    if (i < nb) {
+        const __m256i z = _mm256_setzero_si256();
+        __m256i qx = a5_ld256(bx + KB_Q8_0_QS);
+        __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(z, a5_nibbles1(bw + KB_Q4_0_QS), qx),
+                                       _mm256_dpbusd_epi32(z, _mm256_set1_epi8(8), qx));
+        s += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw) * a5_f16(bx)), _mm256_cvtepi32_ps(dot)));
+    }
+    return s;
+}
+
+static float a5_vec_dot_q4_1(int64_t n, const void *w, const void *xq) {
+    const uint8_t *bw = w, *bx = xq;
+    const int64_t nb = n / KB_QK;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512 acc = _mm512_setzero_ps();
+    float summ = 0.0f;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q4_1_SIZE, bx += 2 * KB_Q8_1_SIZE) {
+        const uint8_t *bw1 = bw + KB_Q4_1_SIZE, *bx1 = bx + KB_Q8_1_SIZE;
+        __m512i qw = a5_nibbles2(bw + KB_Q4_1_QS, bw1 + KB_Q4_1_QS);
+        __m512i qx = a5_ld2x32(bx + KB_Q8_1_QS, bx1 + KB_Q8_1_QS);
+        __m512i dot = _mm512_dpbusd_epi32(zero, qw, qx);
+        __m512 d = a5_d2(a5_f16(bw + KB_Q4_1_D) * a5_f16(bx + KB_Q8_1_D),
+                         a5_f16(bw1 + KB_Q4_1_D) * a5_f16(bx1 + KB_Q8_1_D));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), acc);
+        summ += a5_f16(bw + KB_Q4_1_M) * a5_f16(bx + KB_Q8_1_S) + a5_f16(bw1 + KB_Q4_1_M) * a5_f16(bx1 + KB_Q8_1_S);
+    }
+    float s = _mm512_reduce_add_ps(acc);
+    if (i < nb) {
+        __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), a5_nibbles1(bw + KB_Q4_1_QS),
+                                          a5_ld256(bx + KB_Q8_1_QS));
+        s += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw + KB_Q4_1_D) * a5_f16(bx + KB_Q8_1_D)),
+                                      _mm256_cvtepi32_ps(dot)));
+        summ += a5_f16(bw + KB_Q4_1_M) * a5_f16(bx + KB_Q8_1_S);
+    }
+    return s + summ;
+}
+
+/* ------------------------------------------------------------- K-quants */
+
+/* Eight i32 lanes summing to sum_k m[k] * (bsums[2k] + bsums[2k+1]). */
+static inline __m256i a5_k4_minsum(const uint8_t *bx, const uint8_t m[8]) {
+    __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)m));
+    __m256i md = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    return _mm256_madd_epi16(a5_ld256(bx + KB_Q8_K_BSUMS), md);
+}
+
+/* i16 lane index vector [0 x16, 1 x16]: adding 2c picks scales 2c, 2c + 1
+ * for the two 32-element halves of chunk c. */
+static inline __m512i a5_pair_idx(void) {
+    return _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(1), 1);
+}
+
+/* Shared by Q4_K (has_qh 0) and Q5_K (has_qh 1, the 5th bits in qh). */
+static inline float a5_dot_k45(int64_t n, const uint8_t *bw, const uint8_t *bx, int bsize, int qs_off,
+                               int has_qh) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m512i pair = a5_pair_idx();
+    /* bytes [0x01 x32, 0x02 x32]: shifted left by 2c they select qh bits 2c, 2c+1 */
+    const __m512i hbit = _mm512_inserti64x4(_mm512_set1_epi8(1), _mm256_set1_epi8(2), 1);
+    const __m512i h16 = _mm512_set1_epi8(16);
+    __m512 acc = _mm512_setzero_ps();
+    __m256 accm = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / KB_QKK; i++, bw += bsize, bx += KB_Q8_K_SIZE) {
+        uint8_t sc[8], m[8];
+        kb_k4_scales(bw + KB_Q4_K_SC, sc, m);
+        const __m512i scz = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+        const uint8_t *qs = bw + qs_off, *qx = bx + KB_Q8_K_QS;
+        __m512i qh = _mm512_setzero_si512();
+        if (has_qh) qh = _mm512_broadcast_i64x4(a5_ld256(bw + KB_Q5_K_QH));
+        __m512i sumi = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            __m256i q = a5_ld256(qs + 32 * c);
+            __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+            if (has_qh) {
+                __mmask64 hm = _mm512_test_epi8_mask(qh, _mm512_slli_epi16(hbit, 2 * c));
+                qz = _mm512_mask_add_epi8(qz, hm, qz, h16);
+            }
+            __m512i p = _mm512_maddubs_epi16(qz, a5_ld512(qx + 64 * c));
+            __m512i s = _mm512_permutexvar_epi16(_mm512_add_epi16(pair, _mm512_set1_epi16((short)(2 * c))), scz);
+            sumi = _mm512_dpwssd_epi32(sumi, p, s);
+        }
+        float dx = kb_ld_f32(bx + KB_Q8_K_D);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(dx * a5_f16(bw + KB_Q4_K_D)), _mm512_cvtepi32_ps(sumi), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(dx * a5_f16(bw + KB_Q4_K_DMIN)),
+                               _mm256_cvtepi32_ps(a5_k4_minsum(bx, m)), accm);
+    }
+    return _mm512_reduce_add_ps(acc) - a5_hsum256(accm);
+}
+
+static float a5_vec_dot_q4_k(int64_t n, const void *w, const void *xq) {
+    return a5_dot_k45(n, w, xq, KB_Q4_K_SIZE, KB_Q4_K_QS, 0);
+}
+
+static float a5_vec_dot_q5_k(int64_t n, const void *w, const void *xq) {
+    return a5_dot_k45(n, w, xq, KB_Q5_K_SIZE, KB_Q5_K_QS, 1);
+}
+
+/* Q6_K: as in the AVX2 file, the unsigned 6-bit q are dotted directly and
+ * 32 * sum_g sc[g] * bsums[g] is subtracted once per super-block.  A half
+ * (128 elements) is two registers: [q1 | q2] from the low nibbles of ql and
+ * [q3 | q4] from the high nibbles; element e of the super-block uses sc[e/16]. */
+static float a5_vec_dot_q6_k(int64_t n, const void *w, const void *xq) {
+    const uint8_t *bw = w, *bx = xq;
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    /* qh bits 2j..2j+1 go to bits 4..5: shift left 4 (q1), 2 (q2), 0 (q3), right 2 (q4) */
+    const __m512i shl_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    /* i16 lane i of a 64-element product uses scale (base + i / 8) */
+    const __m512i grp = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n / KB_QKK; i++, bw += KB_Q6_K_SIZE, bx += KB_Q8_K_SIZE) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(a5_ld128(bw + KB_Q6_K_SC));
+        const __m512i scz = _mm512_castsi256_si512(sc16);
+        const uint8_t *qx = bx + KB_Q8_K_QS;
+        __m512i sumi = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            __m512i ql = a5_ld512(bw + KB_Q6_K_QL + 64 * h);
+            __m512i qh = _mm512_broadcast_i64x4(a5_ld256(bw + KB_Q6_K_QH + 32 * h));
+            __m512i qa = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl_a), m30));
+            __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                         _mm512_and_si512(_mm512_srlv_epi16(qh, shr_b), m30));
+            __m512i pa = _mm512_maddubs_epi16(qa, a5_ld512(qx + 128 * h));
+            __m512i pb = _mm512_maddubs_epi16(qb, a5_ld512(qx + 128 * h + 64));
+            __m512i sa = _mm512_permutexvar_epi16(_mm512_add_epi16(grp, _mm512_set1_epi16((short)(8 * h))), scz);
+            __m512i sb = _mm512_permutexvar_epi16(_mm512_add_epi16(grp, _mm512_set1_epi16((short)(8 * h + 4))), scz);
+            sumi = _mm512_dpwssd_epi32(sumi, pa, sa);
+            sumi = _mm512_dpwssd_epi32(sumi, pb, sb);
+        }
+        __m256i offs = _mm256_madd_epi16(a5_ld256(bx + KB_Q8_K_BSUMS), sc16);
+        sumi = _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(_mm256_slli_epi32(offs, 5)));
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(kb_ld_f32(bx + KB_Q8_K_D) * a5_f16(bw + KB_Q6_K_D)),
+                              _mm512_cvtepi32_ps(sumi), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+/* ------------------------------------------------ activation quantizers */
+
+/* roundf(v) per lane: truncate, step away from zero if |v - trunc v| >= 0.5. */
+static inline __m512 a5_round_away(__m512 v) {
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    __m512 step = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
+    return _mm512_mask_add_ps(t, up, t, step);
+}
+
+/* 16 floats times id, rounded, stored as 16 int8; returns the i32 lanes. */
+static inline __m512i a5_q16(const float *x, __m512 id, int8_t *q) {
+    __m512i v = _mm512_cvtps_epi32(a5_round_away(_mm512_mul_ps(_mm512_loadu_ps(x), id)));
+    _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(v));
+    return v;
+}
+
+static inline float a5_amax32(const float *x) {
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x)), _mm512_abs_ps(_mm512_loadu_ps(x + 16))));
+}
+
+static void a5_quantize_q8_0(const float *x, void *xq, int64_t n) {
+    uint8_t *b = xq;
+    for (int64_t i = 0; i < n / KB_QK; i++, b += KB_Q8_0_SIZE, x += KB_QK) {
+        float d = a5_amax32(x) / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        kb_st_f16(b + KB_Q8_0_D, d);
+        a5_q16(x, _mm512_set1_ps(id), (int8_t *)(b + KB_Q8_0_QS));
+        a5_q16(x + 16, _mm512_set1_ps(id), (int8_t *)(b + KB_Q8_0_QS + 16));
+    }
+}
+
+static void a5_quantize_q8_1(const float *x, void *xq, int64_t n) {
+    uint8_t *b = xq;
+    for (int64_t i = 0; i < n / KB_QK; i++, b += KB_Q8_1_SIZE, x += KB_QK) {
+        float d = a5_amax32(x) / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        __m512i s0 = a5_q16(x, _mm512_set1_ps(id), (int8_t *)(b + KB_Q8_1_QS));
+        __m512i s1 = a5_q16(x + 16, _mm512_set1_ps(id), (int8_t *)(b + KB_Q8_1_QS + 16));
+        int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1));
+        kb_st_f16(b + KB_Q8_1_D, d);
+        kb_st_f16(b + KB_Q8_1_S, (float)sum * d);
+    }
+}
+
+static void a5_quantize_q8_k(const float *x, void *xq, int64_t n) {
+    uint8_t *b = xq;
+    for (int64_t i = 0; i < n / KB_QKK; i++, b += KB_Q8_K_SIZE, x += KB_QKK) {
+        __m512 mx = _mm512_setzero_ps();
+        for (int j = 0; j < KB_QKK; j += 16) mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
+        float amax = _mm512_reduce_max_ps(mx);
+        int8_t *qs = (int8_t *)(b + KB_Q8_K_QS);
+        float d = 0.0f;
+        if (amax != 0.0f) {
+            float iscale = 127.0f / amax;
+            d = 1.0f / iscale;
+            for (int g = 0; g < 16; g++) {
+                int16_t s = (int16_t)_mm512_reduce_add_epi32(a5_q16(x + 16 * g, _mm512_set1_ps(iscale), qs + 16 * g));
+                memcpy(b + KB_Q8_K_BSUMS + 2 * g, &s, 2);
+            }
+        } else {
+            memset(qs, 0, KB_QKK);
+            memset(b + KB_Q8_K_BSUMS, 0, 32);
+        }
+        memcpy(b + KB_Q8_K_D, &d, 4);
+    }
+}
+
+const struct kern_ops kern_ops_avx512 = {
+    .name = "avx512",
+    .vec_dot =
+        {
+            [DT_F32] = a5_vec_dot_f32,
+            [DT_F16] = a5_vec_dot_f16,
+            [DT_BF16] = a5_vec_dot_bf16,
+            [DT_Q4_0] = a5_vec_dot_q4_0,
+            [DT_Q4_1] = a5_vec_dot_q4_1,
+            [DT_Q8_0] = a5_vec_dot_q8_0,
+            [DT_Q4_K] = a5_vec_dot_q4_k,
+            [DT_Q5_K] = a5_vec_dot_q5_k,
+            [DT_Q6_K] = a5_vec_dot_q6_k,
+        },
+    .quantize =
+        {
+            [DT_Q8_0] = a5_quantize_q8_0,
+            [DT_Q8_1] = a5_quantize_q8_1,
+            [DT_Q8_K] = a5_quantize_q8_k,
+        },
+};
