@@ -15,7 +15,7 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fopenmp -Iinclude -Isrc/base -Isrc/formats \
               -Isrc/kern -Isrc/model -Isrc/text -Isrc/engine -Isrc/server -Isrc/cli
 CFLAGS += $(CFLAGS_BASE) $(EXTRA_CFLAGS)
-LDLIBS = -fopenmp -ljson-c -lm -lpthread
+LDLIBS = -fopenmp -ljson-c -lpcre2-8 -lutf8proc -lm -lpthread
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 # Per-ISA kernel files get their own -m flags; nothing else is built with

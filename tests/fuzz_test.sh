@@ -2,10 +2,12 @@
 # Short libFuzzer runs of the model-file parsers inside the test suite.
 # Usage (from the repo root): bash tests/fuzz_test.sh [build/deepc]
 # Builds build-fuzz/<target> with clang via the Makefile, runs each target for
-# FUZZ_TEST_SECONDS (default 20) seconds on a scratch copy of its seed corpus,
+# FUZZ_TEST_SECONDS (default 20) seconds from its seeds (only read; new inputs
+# go to a scratch directory that is removed afterwards),
 # and prints "PASS: fuzz/<target>" or "FAIL: fuzz/<target>".  Without a clang
 # that can link -fsanitize=fuzzer it prints a note and reports nothing.
 set -u
+cd "$(dirname "$0")/.."
 targets="fuzz_gguf fuzz_safetensors"
 secs=${FUZZ_TEST_SECONDS:-20}
 

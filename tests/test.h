@@ -35,7 +35,7 @@ static const char *t_prog_ = "test";
         t_cur_failed_ = 0;                                                        \
         fn();                                                                     \
         if (t_cur_failed_) t_n_fail_++; else t_n_pass_++;                         \
-        printf("%s: %s/%s\n", t_cur_failed_ ? "FAIL" : "PASS", t_prog_, #fn + 5); \
+        printf("%s: %s/%s\n", t_cur_failed_ ? "FAIL" : "PASS", t_prog_, &(#fn)[5]); \
         fflush(stdout);                                                           \
     } while (0)
 

@@ -13,10 +13,13 @@
  *   f32, f16: 2e-4.  deepc and torch compute the same f32 math with the same
  *     weights (f16 -> f32 is exact); only summation order differs, which for
  *     these sizes moves logits of magnitude ~1 by ~1e-6..1e-5.
- *   q8_0: 3e-2.  deepc quantizes activations to 8 bits per 32-block before the
- *     integer dot (as llama.cpp does) while torch uses f32 activations: each
- *     activation carries a relative rounding error up to 1/254 of its block
- *     maximum, which propagates through 3 layers.  NMSE must stay < 1e-4.
+ *   q8_0 against torch: 0.5 and NMSE < 1e-3.  deepc quantizes activations
+ *     to 8 bits per 32-block before the integer dot, as llama.cpp does, while
+ *     torch uses f32 activations: each activation carries a rounding error up
+ *     to 1/254 of its block maximum, through 3 layers.  llama.cpp itself is
+ *     0.08-0.33 (1-2% of the largest logit, NMSE ~2e-4) from torch here.
+ *   q8_0 against llama.cpp (same GGUF, same activation quantization): the
+ *     tight check, bound Q8_LLAMACPP_BOUND below.
  */
 #include <json-c/json.h>
 #include <stdint.h>
@@ -87,6 +90,55 @@ static int run_seq(struct dc_model *m, const int32_t *ids, int64_t n, int64_t n_
     return rc;
 }
 
+/* Q8_0 GGUF against llama.cpp on the same file: both quantize activations
+ * to Q8_0 (d = max|x|/127 per 32 values) and dot integers per block, so the
+ * two agree far more closely than either agrees with torch.  They are not
+ * bit-identical: the quantizers differ in rounding details (1/d vs 127/amax,
+ * ties to even vs away), which flips an occasional int8 by one, and a flip
+ * early in the network moves later logits by up to ~0.2 (seen: NMSE 0 to
+ * 1.4e-5 depending on the kernel variant, against ~2.3e-4 for torch).
+ * Bounds: max 0.3, NMSE 5e-5 (4x under the torch distance), same argmax. */
+#define Q8_LLAMACPP_BOUND 0.3
+#define Q8_LLAMACPP_NMSE 5e-5
+
+/* Runs every sequence through m in all three modes and compares with the
+ * reference logits file. */
+static void check_against(struct dc_model *m, struct json_object *seqs, int64_t n_vocab, const char *ref_path,
+                          double bound, double nmse_bound, int same_argmax, const char *label) {
+    char err[DC_ERR_LEN];
+    size_t total = 0;
+    for (size_t si = 0; si < json_object_array_length(seqs); si++)
+        total += json_object_array_length(json_object_array_get_idx(seqs, si));
+    float *ref = read_floats(ref_path, total * (size_t)n_vocab);
+    T_CHECK(ref != NULL, "cannot read %s with %zu x %lld floats", ref_path, total, (long long)n_vocab);
+    for (int mode = 0; mode < 3 && ref; mode++) {
+        struct cmp_stats st = {0};
+        size_t off = 0;
+        for (size_t si = 0; si < json_object_array_length(seqs); si++) {
+            struct json_object *js = json_object_array_get_idx(seqs, si);
+            int64_t n = (int64_t)json_object_array_length(js);
+            int32_t *ids = malloc((size_t)n * sizeof(int32_t));
+            float *out = malloc((size_t)n * (size_t)n_vocab * sizeof(float));
+            for (int64_t i = 0; i < n; i++) ids[i] = json_object_get_int(json_object_array_get_idx(js, (size_t)i));
+            for (int64_t i = 0; i < n * n_vocab; i++) out[i] = NAN;
+            int rc = run_seq(m, ids, n, n_vocab, mode, out, err);
+            T_CHECK(rc == 0, "%s: eval failed: %s", label, err);
+            if (!rc) cmp_rows(&st, out, ref + off * (size_t)n_vocab, n, n_vocab);
+            off += (size_t)n;
+            free(ids);
+            free(out);
+        }
+        double nmse = st.nmse_num / (st.nmse_den > 0 ? st.nmse_den : 1);
+        printf("  %-34s mode %d: max|diff| %.3g (bound %.0e)  nmse %.3g  argmax mismatches %lld\n", label, mode,
+               st.max_abs, bound, nmse, (long long)st.argmax_mismatch);
+        T_CHECK(st.max_abs <= bound, "%s mode %d: max abs diff %g > %g", label, mode, st.max_abs, bound);
+        T_CHECK(nmse < nmse_bound, "%s mode %d: nmse %g", label, mode, nmse);
+        T_CHECK(!same_argmax || st.argmax_mismatch == 0, "%s mode %d: %lld argmax mismatches", label, mode,
+                (long long)st.argmax_mismatch);
+    }
+    free(ref);
+}
+
 static void test_dense_logits(void) {
     char path[1024];
     snprintf(path, sizeof(path), "%s/manifest.json", dense_dir());
@@ -95,22 +147,23 @@ static void test_dense_logits(void) {
     if (!root) return;
     struct json_object *models;
     T_CHECK(json_object_object_get_ex(root, "models", &models), "manifest has no models");
-    int n_files = 0;
+    int n_files = 0, n_llamacpp = 0;
     for (size_t mi = 0; mi < json_object_array_length(models); mi++) {
-        struct json_object *mo = json_object_array_get_idx(models, mi), *jname, *files, *logits, *seqs, *jnv;
+        struct json_object *mo = json_object_array_get_idx(models, mi), *jname, *files, *logits, *seqs, *jnv, *lc;
         json_object_object_get_ex(mo, "name", &jname);
         json_object_object_get_ex(mo, "files", &files);
         json_object_object_get_ex(mo, "logits", &logits);
         json_object_object_get_ex(mo, "sequences", &seqs);
         json_object_object_get_ex(mo, "n_vocab", &jnv);
+        if (!json_object_object_get_ex(mo, "logits_llamacpp", &lc)) lc = NULL;
         const char *name = json_object_get_string(jname);
         int64_t n_vocab = json_object_get_int64(jnv);
         json_object_object_foreach(files, kind, jfile) {
             /* The HF directory holds the f32 weights. */
             const char *ref_kind = !strcmp(kind, "hf") ? "f32" : kind;
-            struct json_object *jref;
+            struct json_object *jref, *jlc;
             if (!json_object_object_get_ex(logits, ref_kind, &jref)) continue;
-            double bound = !strcmp(ref_kind, "q8_0") ? 3e-2 : 2e-4;
+            const int q8 = !strcmp(ref_kind, "q8_0");
             snprintf(path, sizeof(path), "%s/%s", dense_dir(), json_object_get_string(jfile));
             char err[DC_ERR_LEN];
             struct dc_model *m = NULL;
@@ -118,43 +171,21 @@ static void test_dense_logits(void) {
             T_CHECK(rc == 0, "%s: load failed: %s", path, err);
             if (rc) continue;
             n_files++;
-            size_t total = 0;
-            for (size_t si = 0; si < json_object_array_length(seqs); si++)
-                total += json_object_array_length(json_object_array_get_idx(seqs, si));
-            char rpath[1024];
+            char rpath[1024], label[128];
             snprintf(rpath, sizeof(rpath), "%s/%s", dense_dir(), json_object_get_string(jref));
-            float *ref = read_floats(rpath, total * (size_t)n_vocab);
-            T_CHECK(ref != NULL, "cannot read %s with %zu x %lld floats", rpath, total, (long long)n_vocab);
-            for (int mode = 0; mode < 3 && ref; mode++) {
-                struct cmp_stats st = {0};
-                size_t off = 0;
-                for (size_t si = 0; si < json_object_array_length(seqs); si++) {
-                    struct json_object *js = json_object_array_get_idx(seqs, si);
-                    int64_t n = (int64_t)json_object_array_length(js);
-                    int32_t *ids = malloc((size_t)n * sizeof(int32_t));
-                    float *out = malloc((size_t)n * (size_t)n_vocab * sizeof(float));
-                    for (int64_t i = 0; i < n; i++)
-                        ids[i] = json_object_get_int(json_object_array_get_idx(js, (size_t)i));
-                    for (int64_t i = 0; i < n * n_vocab; i++) out[i] = NAN;
-                    rc = run_seq(m, ids, n, n_vocab, mode, out, err);
-                    T_CHECK(rc == 0, "%s: eval failed: %s", path, err);
-                    if (!rc) cmp_rows(&st, out, ref + off * (size_t)n_vocab, n, n_vocab);
-                    off += (size_t)n;
-                    free(ids);
-                    free(out);
-                }
-                double nmse = st.nmse_num / (st.nmse_den > 0 ? st.nmse_den : 1);
-                printf("  %-16s %-5s mode %d: max|diff| %.3g (bound %.0e)  nmse %.3g  argmax mismatches %lld\n", name,
-                       kind, mode, st.max_abs, bound, nmse, (long long)st.argmax_mismatch);
-                T_CHECK(st.max_abs <= bound, "%s %s mode %d: max abs diff %g > %g", name, kind, mode, st.max_abs,
-                        bound);
-                T_CHECK(nmse < 1e-4, "%s %s mode %d: nmse %g", name, kind, mode, nmse);
+            snprintf(label, sizeof(label), "%s %s vs torch", name, kind);
+            check_against(m, seqs, n_vocab, rpath, q8 ? 0.5 : 2e-4, q8 ? 1e-3 : 1e-10, !q8, label);
+            if (lc && json_object_object_get_ex(lc, kind, &jlc)) {
+                snprintf(rpath, sizeof(rpath), "%s/%s", dense_dir(), json_object_get_string(jlc));
+                snprintf(label, sizeof(label), "%s %s vs llama.cpp", name, kind);
+                check_against(m, seqs, n_vocab, rpath, Q8_LLAMACPP_BOUND, Q8_LLAMACPP_NMSE, 1, label);
+                n_llamacpp++;
             }
-            free(ref);
             dc_model_free(m);
         }
     }
-    T_CHECK(n_files >= 8, "only %d model files checked", n_files);
+    T_CHECK(n_files >= 16, "only %d model files checked", n_files);
+    T_CHECK(n_llamacpp >= 4, "only %d files checked against llama.cpp", n_llamacpp);
     json_object_put(root);
 }
 

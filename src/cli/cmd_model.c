@@ -82,6 +82,16 @@ int cmd_info(int argc, char **argv) {
     uint64_t rss1 = cli_rss_bytes();
     struct dc_model_info mi;
     dc_model_get_info(m, &mi);
+    /* What a session of a typical size allocates on top: the KV cache and
+     * the activation scratch, sized once from the config. */
+    int64_t sess_ctx = mi.n_ctx_train < 4096 ? mi.n_ctx_train : 4096;
+    uint64_t sess_kv = 0, sess_scratch = 0;
+    struct dc_session *sess = NULL;
+    if (dc_session_create(&sess, m, sess_ctx, 512, err) == 0) {
+        sess_kv = dc_session_kv_bytes(sess);
+        sess_scratch = dc_session_scratch_bytes(sess);
+        dc_session_free(sess);
+    }
     /* Count tensors per type. */
     const char *tnames[64];
     int64_t tcounts[64];
@@ -119,6 +129,9 @@ int cmd_info(int argc, char **argv) {
         json_object_object_add(o, "kv_bytes_per_token", json_object_new_int64((int64_t)mi.kv_bytes_per_token));
         json_object_object_add(o, "rss_after_load_bytes", json_object_new_int64((int64_t)rss1));
         json_object_object_add(o, "rss_growth_on_load_bytes", json_object_new_int64((int64_t)(rss1 - rss0)));
+        json_object_object_add(o, "session_ctx", json_object_new_int64(sess_ctx));
+        json_object_object_add(o, "session_kv_bytes", json_object_new_int64((int64_t)sess_kv));
+        json_object_object_add(o, "session_scratch_bytes", json_object_new_int64((int64_t)sess_scratch));
         json_object_object_add(o, "tied_embeddings", json_object_new_boolean(mi.tied_embeddings));
         json_object_object_add(o, "rope_scaling", json_object_new_string(mi.rope_scaling));
         json_object_object_add(o, "kernels", json_object_new_string(mi.kernels));
@@ -143,6 +156,8 @@ int cmd_info(int argc, char **argv) {
         printf("allocated:        %.3f MiB at load (f32 copies of small vectors); RSS after load %.2f MiB\n",
                mib(mi.owned_bytes), mib(rss1));
         printf("KV cache:         %llu bytes per token (f32)\n", (unsigned long long)mi.kv_bytes_per_token);
+        printf("session:          context %lld allocates KV cache %.2f MiB + scratch %.2f MiB (batch 512)\n",
+               (long long)sess_ctx, mib(sess_kv), mib(sess_scratch));
         printf("kernels:          %s\n", mi.kernels);
     }
     dc_model_free(m);

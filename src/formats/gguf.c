@@ -44,6 +44,7 @@ struct arena_chunk {
 
 struct arena {
     struct arena_chunk *head;
+    size_t next_cap; /* chunks grow 4 KiB, 8 KiB, ... up to ARENA_CHUNK */
 };
 
 #define ARENA_CHUNK (1u << 20)
@@ -52,27 +53,29 @@ static void *arena_alloc(struct arena *a, size_t n) {
     size_t need = (n + 15) & ~(size_t)15;
     if (need < n) return NULL;
     struct arena_chunk *c = a->head;
-    if (!c || c->cap - c->used < need) {
-        size_t cap = need > ARENA_CHUNK ? need : ARENA_CHUNK;
-        if (cap > SIZE_MAX - sizeof(*c)) return NULL;
-        c = malloc(sizeof(*c) + cap);
-        if (!c) return NULL;
-        c->used = 0;
-        c->cap = cap;
-        /* A big one-off block goes behind the current chunk so the current
-         * chunk keeps serving small requests. */
-        if (a->head && need > ARENA_CHUNK) {
-            c->next = a->head->next;
-            a->head->next = c;
-            c->used = need;
-            return c->mem;
-        }
+    if (c && c->cap - c->used >= need) {
+        void *p = c->mem + c->used;
+        c->used += need;
+        return p;
+    }
+    if (a->next_cap < 4096) a->next_cap = 4096;
+    int oversized = need > a->next_cap;
+    size_t cap = oversized ? need : a->next_cap;
+    if (!oversized && a->next_cap < ARENA_CHUNK) a->next_cap *= 2;
+    if (cap > SIZE_MAX - sizeof(*c)) return NULL;
+    if (!(c = malloc(sizeof(*c) + cap))) return NULL;
+    c->cap = cap;
+    c->used = need;
+    if (oversized && a->head) {
+        /* A one-off block goes behind the current chunk, which keeps
+         * serving small requests from its free room. */
+        c->next = a->head->next;
+        a->head->next = c;
+    } else {
         c->next = a->head;
         a->head = c;
     }
-    void *p = c->mem + c->used;
-    c->used += need;
-    return p;
+    return c->mem;
 }
 
 static void arena_free(struct arena *a) {

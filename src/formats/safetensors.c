@@ -177,7 +177,8 @@ fail:
 /* Counts object keys in JSON text that json-c accepted in strict mode: a key
  * is a double-quoted string followed (after whitespace) by ':'.  *top gets
  * the keys of the outermost object alone.  Returns -1 on a single quote
- * outside a string, which json-c tolerates but JSON forbids. */
+ * outside a string, which json-c tolerates but JSON forbids, and -2 on an
+ * escaped NUL (\u0000) in a string. */
 static int64_t json_text_keys(const char *s, size_t n, int64_t *top) {
     int64_t keys = 0;
     int depth = 0;
@@ -192,8 +193,13 @@ static int64_t json_text_keys(const char *s, size_t n, int64_t *top) {
             i++;
             continue;
         }
-        for (i++; i < n && s[i] != '"'; i++)
-            if (s[i] == '\\') i++;
+        for (i++; i < n && s[i] != '"'; i++) {
+            if (s[i] != '\\') continue;
+            /* json-c cuts C-string keys at an escaped NUL; refuse it so names
+             * are exactly what the file says. */
+            if (i + 5 < n && memcmp(s + i + 1, "u0000", 5) == 0) return -2;
+            i++;
+        }
         for (i++; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'); i++) {
         }
         if (i < n && s[i] == ':') {
@@ -249,7 +255,8 @@ static int json_parse_object(const char *text, size_t len, const char *what, str
     }
     int64_t top, tk = json_text_keys(text, len, &top);
     if (tk < 0) {
-        rc = dc_errf(err, DC_EFORMAT, "%s: single-quoted string (not JSON)", what);
+        rc = dc_errf(err, DC_EFORMAT, "%s: %s", what,
+                     tk == -1 ? "single-quoted string (not JSON)" : "string contains an escaped NUL (\\u0000)");
         goto fail;
     }
     if (top != json_object_object_length(o)) {

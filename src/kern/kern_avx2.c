@@ -122,18 +122,48 @@ static float a2_vec_dot_bf16(int64_t n, const void *w, const void *xq) {
 
 /* ------------------------------------------------------ 32-element blocks */
 
+/* The main loops take four blocks per step and gather their f16 scales into
+ * one vector (8 x vpinsrw, one vcvtph2ps) instead of converting them one by
+ * one; at decode the per-block overhead is what limits these formats. */
+
+static inline uint16_t a2_u16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+/* f16 a_k * f16 b_k for k = 0..3 (a_k at pa + k * sa, b_k at pb + k * sb),
+ * in lanes 0..3 of a 256-bit register (upper lanes undefined). */
+static inline __m256 a2_prod4(const uint8_t *pa, int sa, const uint8_t *pb, int sb) {
+    __m128i h = _mm_cvtsi32_si128(a2_u16(pa));
+    h = _mm_insert_epi16(h, a2_u16(pa + sa), 1);
+    h = _mm_insert_epi16(h, a2_u16(pa + 2 * sa), 2);
+    h = _mm_insert_epi16(h, a2_u16(pa + 3 * sa), 3);
+    h = _mm_insert_epi16(h, a2_u16(pb), 4);
+    h = _mm_insert_epi16(h, a2_u16(pb + sb), 5);
+    h = _mm_insert_epi16(h, a2_u16(pb + 2 * sb), 6);
+    h = _mm_insert_epi16(h, a2_u16(pb + 3 * sb), 7);
+    __m256 f = _mm256_cvtph_ps(h);
+    return _mm256_castps128_ps256(_mm_mul_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1)));
+}
+
+/* lane k of s broadcast to all 8 lanes */
+static inline __m256 a2_lane(__m256 s, int k) { return _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k)); }
+
 static float a2_vec_dot_q8_0(int64_t n, const void *w, const void *xq) {
     const uint8_t *bw = w, *bx = xq;
     const int64_t nb = n / KB_QK;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q8_0_SIZE, bx += 2 * KB_Q8_0_SIZE) {
-        __m256i d0 = a2_dot_ss(a2_ld256(bw + KB_Q8_0_QS), a2_ld256(bx + KB_Q8_0_QS));
-        __m256i d1 = a2_dot_ss(a2_ld256(bw + KB_Q8_0_SIZE + KB_Q8_0_QS),
-                               a2_ld256(bx + KB_Q8_0_SIZE + KB_Q8_0_QS));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(a2_f16(bw) * a2_f16(bx)), _mm256_cvtepi32_ps(d0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(a2_f16(bw + KB_Q8_0_SIZE) * a2_f16(bx + KB_Q8_0_SIZE)),
-                               _mm256_cvtepi32_ps(d1), acc1);
+    for (; i + 4 <= nb; i += 4, bw += 4 * KB_Q8_0_SIZE, bx += 4 * KB_Q8_0_SIZE) {
+        __m256 s = a2_prod4(bw, KB_Q8_0_SIZE, bx, KB_Q8_0_SIZE);
+        for (int k = 0; k < 4; k += 2) {
+            const uint8_t *pw = bw + k * KB_Q8_0_SIZE + KB_Q8_0_QS, *px = bx + k * KB_Q8_0_SIZE + KB_Q8_0_QS;
+            __m256i d0 = a2_dot_ss(a2_ld256(pw), a2_ld256(px));
+            __m256i d1 = a2_dot_ss(a2_ld256(pw + KB_Q8_0_SIZE), a2_ld256(px + KB_Q8_0_SIZE));
+            acc0 = _mm256_fmadd_ps(a2_lane(s, k), _mm256_cvtepi32_ps(d0), acc0);
+            acc1 = _mm256_fmadd_ps(a2_lane(s, k + 1), _mm256_cvtepi32_ps(d1), acc1);
+        }
     }
     for (; i < nb; i++, bw += KB_Q8_0_SIZE, bx += KB_Q8_0_SIZE) {
         __m256i d0 = a2_dot_ss(a2_ld256(bw + KB_Q8_0_QS), a2_ld256(bx + KB_Q8_0_QS));
@@ -148,14 +178,15 @@ static float a2_vec_dot_q4_0(int64_t n, const void *w, const void *xq) {
     const __m256i off = _mm256_set1_epi8(8);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q4_0_SIZE, bx += 2 * KB_Q8_0_SIZE) {
-        __m256i w0 = _mm256_sub_epi8(a2_nibbles(bw + KB_Q4_0_QS), off);
-        __m256i w1 = _mm256_sub_epi8(a2_nibbles(bw + KB_Q4_0_SIZE + KB_Q4_0_QS), off);
-        __m256i d0 = a2_dot_ss(w0, a2_ld256(bx + KB_Q8_0_QS));
-        __m256i d1 = a2_dot_ss(w1, a2_ld256(bx + KB_Q8_0_SIZE + KB_Q8_0_QS));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(a2_f16(bw) * a2_f16(bx)), _mm256_cvtepi32_ps(d0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(a2_f16(bw + KB_Q4_0_SIZE) * a2_f16(bx + KB_Q8_0_SIZE)),
-                               _mm256_cvtepi32_ps(d1), acc1);
+    for (; i + 4 <= nb; i += 4, bw += 4 * KB_Q4_0_SIZE, bx += 4 * KB_Q8_0_SIZE) {
+        __m256 s = a2_prod4(bw, KB_Q4_0_SIZE, bx, KB_Q8_0_SIZE);
+        for (int k = 0; k < 4; k += 2) {
+            const uint8_t *pw = bw + k * KB_Q4_0_SIZE + KB_Q4_0_QS, *px = bx + k * KB_Q8_0_SIZE + KB_Q8_0_QS;
+            __m256i d0 = a2_dot_ss(_mm256_sub_epi8(a2_nibbles(pw), off), a2_ld256(px));
+            __m256i d1 = a2_dot_ss(_mm256_sub_epi8(a2_nibbles(pw + KB_Q4_0_SIZE), off), a2_ld256(px + KB_Q8_0_SIZE));
+            acc0 = _mm256_fmadd_ps(a2_lane(s, k), _mm256_cvtepi32_ps(d0), acc0);
+            acc1 = _mm256_fmadd_ps(a2_lane(s, k + 1), _mm256_cvtepi32_ps(d1), acc1);
+        }
     }
     for (; i < nb; i++, bw += KB_Q4_0_SIZE, bx += KB_Q8_0_SIZE) {
         __m256i w0 = _mm256_sub_epi8(a2_nibbles(bw + KB_Q4_0_QS), off);
@@ -168,15 +199,32 @@ static float a2_vec_dot_q4_0(int64_t n, const void *w, const void *xq) {
 static float a2_vec_dot_q4_1(int64_t n, const void *w, const void *xq) {
     const uint8_t *bw = w, *bx = xq;
     const int64_t nb = n / KB_QK;
-    __m256 acc = _mm256_setzero_ps();
-    float summ = 0.0f;
-    for (int64_t i = 0; i < nb; i++, bw += KB_Q4_1_SIZE, bx += KB_Q8_1_SIZE) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, accm = acc0;
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4, bw += 4 * KB_Q4_1_SIZE, bx += 4 * KB_Q8_1_SIZE) {
+        __m256 s = a2_prod4(bw + KB_Q4_1_D, KB_Q4_1_SIZE, bx + KB_Q8_1_D, KB_Q8_1_SIZE);
+        /* + m_k * s_k: the weight min times d * sum of the activation quants */
+        accm = _mm256_add_ps(accm, a2_prod4(bw + KB_Q4_1_M, KB_Q4_1_SIZE, bx + KB_Q8_1_S, KB_Q8_1_SIZE));
+        for (int k = 0; k < 4; k += 2) {
+            const uint8_t *pw = bw + k * KB_Q4_1_SIZE + KB_Q4_1_QS, *px = bx + k * KB_Q8_1_SIZE + KB_Q8_1_QS;
+            __m256i d0 = a2_dot_us(a2_nibbles(pw), a2_ld256(px));
+            __m256i d1 = a2_dot_us(a2_nibbles(pw + KB_Q4_1_SIZE), a2_ld256(px + KB_Q8_1_SIZE));
+            acc0 = _mm256_fmadd_ps(a2_lane(s, k), _mm256_cvtepi32_ps(d0), acc0);
+            acc1 = _mm256_fmadd_ps(a2_lane(s, k + 1), _mm256_cvtepi32_ps(d1), acc1);
+        }
+    }
+    /* only lanes 0..3 of accm are defined sums */
+    __m128 m = _mm256_castps256_ps128(accm);
+    m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    float summ = _mm_cvtss_f32(m);
+    for (; i < nb; i++, bw += KB_Q4_1_SIZE, bx += KB_Q8_1_SIZE) {
         __m256i d = a2_dot_us(a2_nibbles(bw + KB_Q4_1_QS), a2_ld256(bx + KB_Q8_1_QS));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(a2_f16(bw + KB_Q4_1_D) * a2_f16(bx + KB_Q8_1_D)),
-                              _mm256_cvtepi32_ps(d), acc);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(a2_f16(bw + KB_Q4_1_D) * a2_f16(bx + KB_Q8_1_D)),
+                               _mm256_cvtepi32_ps(d), acc0);
         summ += a2_f16(bw + KB_Q4_1_M) * a2_f16(bx + KB_Q8_1_S);
     }
-    return a2_hsum(acc) + summ;
+    return a2_hsum(_mm256_add_ps(acc0, acc1)) + summ;
 }
 
 /* ------------------------------------------------------------- K-quants */

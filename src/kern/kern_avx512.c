@@ -3,8 +3,8 @@
  * later).  Compiled with the AVX-512 -m flags; only called when
  * kern_cpu_has(AVX512).
  *
- * 32-element types take two blocks per 512-bit register and use VNNI
- * vpdpbusd (u8 x s8, four products summed into i32 lanes, no saturation):
+ * 32-element types take four blocks per step and use VNNI vpdpbusd (u8 x
+ * s8, four products summed into i32 lanes, no saturation):
  *   Q8_0 x Q8_0: |w| against x with w's sign (negated where w < 0);
  *   Q4_0 x Q8_0: nibbles (0..15) against x, minus 8 * sum(x) from a second
  *                vpdpbusd of 8s against x;
@@ -35,33 +35,11 @@ static inline __m512i a5_ld2x32(const uint8_t *p0, const uint8_t *p1) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(a5_ld256(p0)), a5_ld256(p1), 1);
 }
 
-/* d0 in lanes 0..7, d1 in lanes 8..15 */
-static inline __m512 a5_d2(float d0, float d1) {
-    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
-}
-
 static inline float a5_hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
-}
-
-/* The nibbles of two Q4 blocks (16 bytes each at q0, q1) as 64 bytes in
- * element order: [block0 low nibbles, block0 high, block1 low, block1 high]. */
-static inline __m512i a5_nibbles2(const uint8_t *q0, const uint8_t *q1) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(a5_ld128(q0)), a5_ld128(q1), 1);
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
-                                   _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
-    /* 128-bit lanes are [0 lo, 1 lo, 0 hi, 1 hi]; reorder to [0 lo, 0 hi, 1 lo, 1 hi] */
-    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
-}
-
-/* The same for one block, 32 bytes. */
-static inline __m256i a5_nibbles1(const uint8_t *q) {
-    __m128i v = a5_ld128(q), m4 = _mm_set1_epi8(0x0f);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
 }
 
 /* ------------------------------------------------------------ float dots */
@@ -121,29 +99,91 @@ A5_DOT_HALF(a5_vec_dot_bf16, a5_cvt_bf16)
 
 /* ------------------------------------------------------ 32-element blocks */
 
+/* The main loops take four blocks per step.  Their f16 scales are gathered
+ * into one vector (8 x vpinsrw, one vcvtph2ps) instead of converted one by
+ * one: at decode the per-block overhead, not the multiply-adds, is what
+ * limits these formats. */
+
+static inline uint16_t a5_u16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+/* f16 a_k * f16 b_k for k = 0..3 (a_k at pa + k * sa, b_k at pb + k * sb).
+ * The eight halves are packed in general registers (loads and shifts there
+ * are cheap) and moved over with two vmovq, one vcvtph2ps. */
+static inline __m128 a5_prod4(const uint8_t *pa, int sa, const uint8_t *pb, int sb) {
+    uint64_t a = (uint64_t)a5_u16(pa) | (uint64_t)a5_u16(pa + sa) << 16 | (uint64_t)a5_u16(pa + 2 * sa) << 32 |
+                 (uint64_t)a5_u16(pa + 3 * sa) << 48;
+    uint64_t b = (uint64_t)a5_u16(pb) | (uint64_t)a5_u16(pb + sb) << 16 | (uint64_t)a5_u16(pb + 2 * sb) << 32 |
+                 (uint64_t)a5_u16(pb + 3 * sb) << 48;
+    __m256 f = _mm256_cvtph_ps(_mm_set_epi64x((long long)b, (long long)a));
+    return _mm_mul_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1));
+}
+
+/* Lane k of s (k < 4) repeated over i32 lanes 4k..4k+3. */
+static inline __m512 a5_spread4(__m128 s) {
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(s));
+}
+
+/* Four Q4 blocks' nibbles: lo = low nibbles of block k in 128-bit lane k
+ * (its elements 0..15), hi = the high nibbles (elements 16..31). */
+static inline void a5_nibbles4(const uint8_t *qs, int stride, __m512i *lo, __m512i *hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512i z = _mm512_castsi128_si512(a5_ld128(qs));
+    z = _mm512_inserti32x4(z, a5_ld128(qs + stride), 1);
+    z = _mm512_inserti32x4(z, a5_ld128(qs + 2 * stride), 2);
+    z = _mm512_inserti32x4(z, a5_ld128(qs + 3 * stride), 3);
+    *lo = _mm512_and_si512(z, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
+}
+
+/* Four activation blocks' quants split to match: xlo = elements 0..15 of
+ * block k in lane k, xhi = elements 16..31. */
+static inline void a5_xsplit4(const uint8_t *qs, int stride, __m512i *xlo, __m512i *xhi) {
+    __m512i a = a5_ld2x32(qs, qs + stride), b = a5_ld2x32(qs + 2 * stride, qs + 3 * stride);
+    *xlo = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    *xhi = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+}
+
+/* One Q4 block's nibbles in element order (32 bytes). */
+static inline __m256i a5_nibbles1(const uint8_t *q) {
+    __m128i v = a5_ld128(q), m4 = _mm_set1_epi8(0x0f);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+}
+
 static float a5_vec_dot_q8_0(int64_t n, const void *w, const void *xq) {
     const uint8_t *bw = w, *bx = xq;
     const int64_t nb = n / KB_QK;
     const __m512i zero = _mm512_setzero_si512();
-    __m512 acc = _mm512_setzero_ps();
+    const __m512i lo8 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i hi8 = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q8_0_SIZE, bx += 2 * KB_Q8_0_SIZE) {
-        __m512i qw = a5_ld2x32(bw + KB_Q8_0_QS, bw + KB_Q8_0_SIZE + KB_Q8_0_QS);
-        __m512i qx = a5_ld2x32(bx + KB_Q8_0_QS, bx + KB_Q8_0_SIZE + KB_Q8_0_QS);
-        /* |w| (-128 -> 0x80 = 128 unsigned) against x negated where w < 0 */
-        __m512i sx = _mm512_mask_sub_epi8(qx, _mm512_movepi8_mask(qw), zero, qx);
-        __m512i dot = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(qw), sx);
-        __m512 d = a5_d2(a5_f16(bw) * a5_f16(bx), a5_f16(bw + KB_Q8_0_SIZE) * a5_f16(bx + KB_Q8_0_SIZE));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), acc);
+    for (; i + 4 <= nb; i += 4, bw += 4 * KB_Q8_0_SIZE, bx += 4 * KB_Q8_0_SIZE) {
+        __m512 s = _mm512_castps128_ps512(a5_prod4(bw, KB_Q8_0_SIZE, bx, KB_Q8_0_SIZE));
+        for (int h = 0; h < 2; h++) { /* blocks 2h, 2h + 1 */
+            const uint8_t *pw = bw + 2 * h * KB_Q8_0_SIZE + KB_Q8_0_QS, *px = bx + 2 * h * KB_Q8_0_SIZE + KB_Q8_0_QS;
+            __m512i qw = a5_ld2x32(pw, pw + KB_Q8_0_SIZE), qx = a5_ld2x32(px, px + KB_Q8_0_SIZE);
+            /* |w| (-128 -> 0x80 = 128 unsigned) against x negated where w < 0 */
+            __m512i sx = _mm512_mask_sub_epi8(qx, _mm512_movepi8_mask(qw), zero, qx);
+            __m512i dot = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(qw), sx);
+            if (h == 0)
+                acc0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(lo8, s), _mm512_cvtepi32_ps(dot), acc0);
+            else
+                acc1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(hi8, s), _mm512_cvtepi32_ps(dot), acc1);
+        }
     }
-    float s = _mm512_reduce_add_ps(acc);
-    if (i < nb) { /* odd block count: one 256-bit step */
+    float r = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    for (; i < nb; i++, bw += KB_Q8_0_SIZE, bx += KB_Q8_0_SIZE) {
         __m256i qw = a5_ld256(bw + KB_Q8_0_QS), qx = a5_ld256(bx + KB_Q8_0_QS);
         __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(qw, qw),
                                           _mm256_sign_epi8(qx, qw));
-        s += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw) * a5_f16(bx)), _mm256_cvtepi32_ps(dot)));
+        r += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw) * a5_f16(bx)), _mm256_cvtepi32_ps(dot)));
     }
-    return s;
+    return r;
 }
 
 static float a5_vec_dot_q4_0(int64_t n, const void *w, const void *xq) {
@@ -152,23 +192,25 @@ static float a5_vec_dot_q4_0(int64_t n, const void *w, const void *xq) {
     const __m512i zero = _mm512_setzero_si512(), eight = _mm512_set1_epi8(8);
     __m512 acc = _mm512_setzero_ps();
     int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q4_0_SIZE, bx += 2 * KB_Q8_0_SIZE) {
-        __m512i qw = a5_nibbles2(bw + KB_Q4_0_QS, bw + KB_Q4_0_SIZE + KB_Q4_0_QS);
-        __m512i qx = a5_ld2x32(bx + KB_Q8_0_QS, bx + KB_Q8_0_SIZE + KB_Q8_0_QS);
+    for (; i + 4 <= nb; i += 4, bw += 4 * KB_Q4_0_SIZE, bx += 4 * KB_Q8_0_SIZE) {
+        __m512i lo, hi, xlo, xhi;
+        a5_nibbles4(bw + KB_Q4_0_QS, KB_Q4_0_SIZE, &lo, &hi);
+        a5_xsplit4(bx + KB_Q8_0_QS, KB_Q8_0_SIZE, &xlo, &xhi);
         /* sum (q - 8) x = sum q x - 8 sum x */
-        __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, qw, qx), _mm512_dpbusd_epi32(zero, eight, qx));
-        __m512 d = a5_d2(a5_f16(bw) * a5_f16(bx), a5_f16(bw + KB_Q4_0_SIZE) * a5_f16(bx + KB_Q8_0_SIZE));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), acc);
+        __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, xlo), hi, xhi);
+        __m512i off = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, eight, xlo), eight, xhi);
+        __m512 s = a5_spread4(a5_prod4(bw, KB_Q4_0_SIZE, bx, KB_Q8_0_SIZE));
+        acc = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(dot, off)), acc);
     }
-    float s = _mm512_reduce_add_ps(acc);
-    if (i < nb) {
+    float r = _mm512_reduce_add_ps(acc);
+    for (; i < nb; i++, bw += KB_Q4_0_SIZE, bx += KB_Q8_0_SIZE) {
         const __m256i z = _mm256_setzero_si256();
         __m256i qx = a5_ld256(bx + KB_Q8_0_QS);
         __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(z, a5_nibbles1(bw + KB_Q4_0_QS), qx),
                                        _mm256_dpbusd_epi32(z, _mm256_set1_epi8(8), qx));
-        s += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw) * a5_f16(bx)), _mm256_cvtepi32_ps(dot)));
+        r += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw) * a5_f16(bx)), _mm256_cvtepi32_ps(dot)));
     }
-    return s;
+    return r;
 }
 
 static float a5_vec_dot_q4_1(int64_t n, const void *w, const void *xq) {
@@ -176,27 +218,29 @@ static float a5_vec_dot_q4_1(int64_t n, const void *w, const void *xq) {
     const int64_t nb = n / KB_QK;
     const __m512i zero = _mm512_setzero_si512();
     __m512 acc = _mm512_setzero_ps();
-    float summ = 0.0f;
+    __m128 accm = _mm_setzero_ps();
     int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, bw += 2 * KB_Q4_1_SIZE, bx += 2 * KB_Q8_1_SIZE) {
-        const uint8_t *bw1 = bw + KB_Q4_1_SIZE, *bx1 = bx + KB_Q8_1_SIZE;
-        __m512i qw = a5_nibbles2(bw + KB_Q4_1_QS, bw1 + KB_Q4_1_QS);
-        __m512i qx = a5_ld2x32(bx + KB_Q8_1_QS, bx1 + KB_Q8_1_QS);
-        __m512i dot = _mm512_dpbusd_epi32(zero, qw, qx);
-        __m512 d = a5_d2(a5_f16(bw + KB_Q4_1_D) * a5_f16(bx + KB_Q8_1_D),
-                         a5_f16(bw1 + KB_Q4_1_D) * a5_f16(bx1 + KB_Q8_1_D));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), acc);
-        summ += a5_f16(bw + KB_Q4_1_M) * a5_f16(bx + KB_Q8_1_S) + a5_f16(bw1 + KB_Q4_1_M) * a5_f16(bx1 + KB_Q8_1_S);
+    for (; i + 4 <= nb; i += 4, bw += 4 * KB_Q4_1_SIZE, bx += 4 * KB_Q8_1_SIZE) {
+        __m512i lo, hi, xlo, xhi;
+        a5_nibbles4(bw + KB_Q4_1_QS, KB_Q4_1_SIZE, &lo, &hi);
+        a5_xsplit4(bx + KB_Q8_1_QS, KB_Q8_1_SIZE, &xlo, &xhi);
+        __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, xlo), hi, xhi);
+        __m512 s = a5_spread4(a5_prod4(bw + KB_Q4_1_D, KB_Q4_1_SIZE, bx + KB_Q8_1_D, KB_Q8_1_SIZE));
+        acc = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(dot), acc);
+        /* + m_k * s_k (the weight min times d * sum of the activation quants) */
+        accm = _mm_add_ps(accm, a5_prod4(bw + KB_Q4_1_M, KB_Q4_1_SIZE, bx + KB_Q8_1_S, KB_Q8_1_SIZE));
     }
-    float s = _mm512_reduce_add_ps(acc);
-    if (i < nb) {
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    float r = _mm512_reduce_add_ps(acc) + _mm_cvtss_f32(accm);
+    for (; i < nb; i++, bw += KB_Q4_1_SIZE, bx += KB_Q8_1_SIZE) {
         __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), a5_nibbles1(bw + KB_Q4_1_QS),
                                           a5_ld256(bx + KB_Q8_1_QS));
-        s += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw + KB_Q4_1_D) * a5_f16(bx + KB_Q8_1_D)),
+        r += a5_hsum256(_mm256_mul_ps(_mm256_set1_ps(a5_f16(bw + KB_Q4_1_D) * a5_f16(bx + KB_Q8_1_D)),
                                       _mm256_cvtepi32_ps(dot)));
-        summ += a5_f16(bw + KB_Q4_1_M) * a5_f16(bx + KB_Q8_1_S);
+        r += a5_f16(bw + KB_Q4_1_M) * a5_f16(bx + KB_Q8_1_S);
     }
-    return s + summ;
+    return r;
 }
 
 /* ------------------------------------------------------------- K-quants */
@@ -208,48 +252,41 @@ static inline __m256i a5_k4_minsum(const uint8_t *bx, const uint8_t m[8]) {
     return _mm256_madd_epi16(a5_ld256(bx + KB_Q8_K_BSUMS), md);
 }
 
-/* i16 lane index vector [0 x16, 1 x16]: adding 2c picks scales 2c, 2c + 1
- * for the two 32-element halves of chunk c. */
-static inline __m512i a5_pair_idx(void) {
-    return _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(1), 1);
-}
-
-/* Shared by Q4_K (has_qh 0) and Q5_K (has_qh 1, the 5th bits in qh). */
+/* Shared by Q4_K (has_qh 0) and Q5_K (has_qh 1, the 5th bits in qh).
+ * Each 32-element sub-block is one 256-bit vpdpbusd (u8 quants x s8
+ * activations -> exact i32 lanes), turned to f32 and FMA'd with its scale
+ * dx * d * sc[k], which is broadcast from a small table: no lane-crossing
+ * shuffles in the loop (cheap on every AVX-512 core, and on double-pumped
+ * ones 256-bit operations cost half of 512-bit ones). */
 static inline float a5_dot_k45(int64_t n, const uint8_t *bw, const uint8_t *bx, int bsize, int qs_off,
                                int has_qh) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    const __m512i pair = a5_pair_idx();
-    /* bytes [0x01 x32, 0x02 x32]: shifted left by 2c they select qh bits 2c, 2c+1 */
-    const __m512i hbit = _mm512_inserti64x4(_mm512_set1_epi8(1), _mm256_set1_epi8(2), 1);
-    const __m512i h16 = _mm512_set1_epi8(16);
-    __m512 acc = _mm512_setzero_ps();
-    __m256 accm = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256(), h16 = _mm256_set1_epi8(16);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, accm = acc0;
+    float fs[8];
     for (int64_t i = 0; i < n / KB_QKK; i++, bw += bsize, bx += KB_Q8_K_SIZE) {
         uint8_t sc[8], m[8];
         kb_k4_scales(bw + KB_Q4_K_SC, sc, m);
-        const __m512i scz = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+        float dx = kb_ld_f32(bx + KB_Q8_K_D);
+        __m256 sf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
+        _mm256_storeu_ps(fs, _mm256_mul_ps(sf, _mm256_set1_ps(dx * a5_f16(bw + KB_Q4_K_D))));
         const uint8_t *qs = bw + qs_off, *qx = bx + KB_Q8_K_QS;
-        __m512i qh = _mm512_setzero_si512();
-        if (has_qh) qh = _mm512_broadcast_i64x4(a5_ld256(bw + KB_Q5_K_QH));
-        __m512i sumi = _mm512_setzero_si512();
+        __m256i qh = has_qh ? a5_ld256(bw + KB_Q5_K_QH) : zero;
         for (int c = 0; c < 4; c++) {
             __m256i q = a5_ld256(qs + 32 * c);
-            __m512i qz = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
-            if (has_qh) {
-                __mmask64 hm = _mm512_test_epi8_mask(qh, _mm512_slli_epi16(hbit, 2 * c));
-                qz = _mm512_mask_add_epi8(qz, hm, qz, h16);
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (has_qh) { /* 5th bit of element 64c + l: bit 2c of qh[l]; of 64c + 32 + l: bit 2c + 1 */
+                lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(qh, _mm256_set1_epi8((char)(1 << (2 * c)))), lo, h16);
+                hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(qh, _mm256_set1_epi8((char)(2 << (2 * c)))), hi, h16);
             }
-            __m512i p = _mm512_maddubs_epi16(qz, a5_ld512(qx + 64 * c));
-            __m512i s = _mm512_permutexvar_epi16(_mm512_add_epi16(pair, _mm512_set1_epi16((short)(2 * c))), scz);
-            sumi = _mm512_dpwssd_epi32(sumi, p, s);
+            __m256i dl = _mm256_dpbusd_epi32(zero, lo, a5_ld256(qx + 64 * c));
+            __m256i dh = _mm256_dpbusd_epi32(zero, hi, a5_ld256(qx + 64 * c + 32));
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fs[2 * c]), _mm256_cvtepi32_ps(dl), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fs[2 * c + 1]), _mm256_cvtepi32_ps(dh), acc1);
         }
-        float dx = kb_ld_f32(bx + KB_Q8_K_D);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(dx * a5_f16(bw + KB_Q4_K_D)), _mm512_cvtepi32_ps(sumi), acc);
         accm = _mm256_fmadd_ps(_mm256_set1_ps(dx * a5_f16(bw + KB_Q4_K_DMIN)),
                                _mm256_cvtepi32_ps(a5_k4_minsum(bx, m)), accm);
     }
-    return _mm512_reduce_add_ps(acc) - a5_hsum256(accm);
+    return a5_hsum256(_mm256_sub_ps(_mm256_add_ps(acc0, acc1), accm));
 }
 
 static float a5_vec_dot_q4_k(int64_t n, const void *w, const void *xq) {

@@ -3,9 +3,11 @@
  */
 #include "model.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dtype.h"
 #include "err.h"
@@ -204,6 +206,11 @@ int model_load(struct model **out, const char *path, char *err) {
     struct model *m = calloc(1, sizeof(*m));
     if (!m) return dc_errf(err, DC_ENOMEM, "model: out of memory");
     const float *freq_factors = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        rc = dc_errf(err, DC_EIO, "cannot open model %s: %s", path, strerror(errno));
+        goto fail;
+    }
     if (is_gguf_file(path)) {
         m->source = MODEL_SRC_GGUF;
         if ((rc = gguf_open(&m->gguf, path, err))) goto fail;
