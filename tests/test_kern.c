@@ -622,6 +622,50 @@ static void test_matmul_float_exact(void) {
     }
 }
 
+/* Batch consistency: kern_matmul_ops over n tokens gives, bit for bit, the
+ * variant's own vec_dot per token (the driver's indexing, and the
+ * multi-token dots some variants use for n >= 4, change nothing). */
+static void test_matmul_batch_exact(void) {
+    for (int ti = 0; ti < N_WTYPES; ti++) {
+        int type = wtypes[ti], at = kern_act_type(type);
+        int64_t be = dtype_block_elems(type);
+        /* 32-element types: 7 and 13 blocks leave 3 and 1 blocks after the 4-block steps */
+        int64_t colset[2] = {be == 1 ? 37 : be == 32 ? 32 * 7 : 256, be == 1 ? 64 : be == 32 ? 32 * 13 : 512};
+        for (int ci = 0; ci < 2; ci++) {
+            int64_t cols = colset[ci], rows = 19, n = 9, ldx = cols + 3;
+            uint8_t *w = make_weights(type, rows, cols, ci, 500 + (unsigned long long)ti);
+            struct kern_mat m = {type, w, rows, cols};
+            float *x = xalloc((size_t)(n * ldx) * 4), *y = xalloc((size_t)(n * rows) * 4);
+            make_acts(x, n, cols, ldx, 600 + (unsigned long long)ti);
+            void *scr = xalloc(kern_matmul_scratch(&m, n));
+            uint8_t *xq = at == DT_F32 ? NULL : xalloc((size_t)dtype_row_bytes(at, cols));
+            size_t rb = (size_t)dtype_row_bytes(type, cols);
+            for (int v = 0; v < n_variants; v++) {
+                const struct kern_ops *ops = variants[v];
+                kern_vec_dot_fn dot = ops->vec_dot[type] ? ops->vec_dot[type] : kern_ops_ref.vec_dot[type];
+                for (int64_t i = 0; i < n * rows; i++) y[i] = NAN;
+                kern_matmul_ops(ops, &m, x, ldx, n, y, rows, scr);
+                int64_t bad = 0;
+                for (int64_t t = 0; t < n; t++) {
+                    const void *xt = x + t * ldx;
+                    if (xq) {
+                        kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
+                        q(x + t * ldx, xq, cols);
+                        xt = xq;
+                    }
+                    for (int64_t r = 0; r < rows; r++) {
+                        float e = dot(cols, w + rb * (size_t)r, xt);
+                        bad += memcmp(&e, &y[t * rows + r], 4) != 0;
+                    }
+                }
+                T_CHECK(bad == 0, "%s %s cols %lld: %lld of %lld outputs differ from per-token vec_dot",
+                        ops->name, dtype_name(type), (long long)cols, (long long)bad, (long long)(n * rows));
+            }
+            free(w), free(x), free(y), free(scr), free(xq);
+        }
+    }
+}
+
 /* Inside an OpenMP team (each thread calling kern_matmul) the result equals
  * the call from outside, bit for bit: each output is one vec_dot whatever
  * the row split. */
@@ -667,6 +711,7 @@ int main(void) {
     T_RUN(test_quant_roundtrip);
     T_RUN(test_vec_dot);
     T_RUN(test_matmul_variants);
+    T_RUN(test_matmul_batch_exact);
     T_RUN(test_matmul_float_exact);
     T_RUN(test_matmul_in_team);
     return T_END();

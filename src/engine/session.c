@@ -91,7 +91,7 @@ int dc_session_create(struct dc_session **out, const struct dc_model *m, int64_t
     *out = NULL;
     struct dc_session *s = calloc(1, sizeof(*s));
     if (!s) return dc_errf(err, DC_ENOMEM, "out of memory");
-    int rc = fwd_init(&s->f, m->m, n_ctx, n_batch, err);
+    int rc = fwd_init(&s->f, m->m, n_ctx, n_batch, 1, err);
     if (rc) {
         free(s);
         return rc;
@@ -111,7 +111,7 @@ int dc_session_eval(struct dc_session *s, const int32_t *ids, int64_t n, float *
 }
 
 const float *dc_session_logits(const struct dc_session *s) { return s->f.logits; }
-int64_t dc_session_n_past(const struct dc_session *s) { return s->f.n_past; }
+int64_t dc_session_n_past(const struct dc_session *s) { return fwd_n_past(&s->f); }
 void dc_session_truncate(struct dc_session *s, int64_t n_past) { fwd_truncate(&s->f, n_past); }
 uint64_t dc_session_kv_bytes(const struct dc_session *s) { return s->f.kv_bytes; }
 uint64_t dc_session_scratch_bytes(const struct dc_session *s) { return s->f.scratch_bytes; }

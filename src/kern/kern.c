@@ -9,7 +9,9 @@
  *   2. the weight rows are split into one contiguous range per thread; each
  *      thread walks its range in tiles of KERN_TILE_ROWS rows and, for each
  *      tile, loops over all n tokens, so a weight row comes from memory once
- *      and is re-read from L1/L2 for the other tokens.
+ *      and is re-read from L1/L2 for the other tokens.  Where the variant
+ *      has a multi-token dot (kern_impl.h), tokens go four at a time through
+ *      it, so a weight row is also decoded once per four tokens.
  */
 #include "kern.h"
 
@@ -22,6 +24,7 @@
 
 #include "dtype.h"
 #include "err.h"
+#include "kern_impl.h"
 
 /* Rows per tile: 16 rows of a 7168-wide Q8_0 matrix are 122 KB, which stays
  * in L2 while the tile is dotted with every token's activation row. */
@@ -172,11 +175,24 @@ static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat
         xq = scratch;
         xstride = xs;
     }
+    /* the multi-token dots of the variant whose vec_dot this is (same bits) */
+    kern_dot4_fn dot4 = dot == kern_ops_avx512.vec_dot[wt] ? kern_dot4_avx512[wt] : NULL;
     const size_t wrb = (size_t)dtype_row_bytes(wt, w->cols);
     const int64_t r_begin = (int64_t)ith * w->rows / nth, r_end = (int64_t)(ith + 1) * w->rows / nth;
     for (int64_t r0 = r_begin; r0 < r_end; r0 += KERN_TILE_ROWS) {
         int64_t r1 = r0 + KERN_TILE_ROWS < r_end ? r0 + KERN_TILE_ROWS : r_end;
-        for (int64_t t = 0; t < n; t++) {
+        int64_t t = 0;
+        if (dot4) {
+            for (; t + 4 <= n; t += 4) {
+                const uint8_t *xt = xq + (size_t)t * xstride;
+                for (int64_t r = r0; r < r1; r++) {
+                    float v[4];
+                    dot4(w->cols, (const uint8_t *)w->data + (size_t)r * wrb, xt, xstride, v);
+                    for (int k = 0; k < 4; k++) y[(t + k) * ldy + r] = v[k];
+                }
+            }
+        }
+        for (; t < n; t++) {
             const uint8_t *xt = xq + (size_t)t * xstride;
             float *yt = y + t * ldy;
             for (int64_t r = r0; r < r1; r++)

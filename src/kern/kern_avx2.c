@@ -16,7 +16,7 @@
 #include <math.h>
 
 #include "kern.h"
-#include "kern_blocks.h"
+#include "kern_impl.h"
 
 static inline float a2_hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

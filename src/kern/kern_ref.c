@@ -23,7 +23,7 @@
 
 #include "err.h"
 #include "kern.h"
-#include "kern_blocks.h"
+#include "kern_impl.h"
 
 /* ---------------------------------------------------------------- to_float */
 

@@ -1,12 +1,16 @@
 /*
  * forward.h - the forward pass: activations, KV cache, and evaluation.
  *
- * struct fwd holds everything one sequence needs to run through a model: the
- * KV cache sized for n_ctx positions and the activation scratch sized for a
- * batch of n_batch tokens, all allocated once by fwd_init ("the last big
- * allocation").  fwd_eval runs a run of token ids at the next positions as
- * batched passes of up to n_batch tokens (a prompt is one pass per batch, not
- * a token loop) and writes logits.  It allocates nothing.
+ * struct fwd holds everything needed to run token batches through a model:
+ * a KV cache of n_seq independent sequence slots of n_ctx positions each, and
+ * the activation scratch for a batch of n_batch tokens, all allocated once by
+ * fwd_init ("the last big allocation").  Evaluation allocates nothing.
+ *
+ * fwd_eval_batch runs one pass over the weights for tokens that may belong
+ * to different sequences (continuous batching): every matrix product covers
+ * all tokens of the batch; attention of a token reads only its own slot,
+ * positions 0..pos.  fwd_eval is the single-sequence convenience (slot 0) used
+ * by the CLI and tests: a long prompt is split into passes of n_batch tokens.
  */
 #ifndef DC_FORWARD_H
 #define DC_FORWARD_H
@@ -16,24 +20,36 @@
 
 struct model;
 
+/* One token of a batch. */
+struct fwd_tok {
+    int32_t id;    /* token id */
+    int32_t seq;   /* sequence slot, 0 <= seq < n_seq */
+    int64_t pos;   /* position in its sequence; every earlier position must be cached or in this batch */
+    int32_t out;   /* row of the logits output to fill, or -1 for none */
+};
+
 struct fwd {
     const struct model *m;   /* borrowed */
-    int64_t n_ctx;           /* KV cache capacity in positions */
+    int64_t n_ctx;           /* positions per sequence slot */
     int64_t n_batch;         /* max tokens per pass */
-    int64_t n_past;          /* positions already in the cache */
-    int n_threads;           /* scratch rows for per-thread buffers */
+    int32_t n_seq;           /* sequence slots */
+    int64_t *n_past;         /* [n_seq] positions cached per slot */
+    int n_threads;           /* rows of the per-thread buffers */
 
-    float *k_cache;          /* [n_layer][n_ctx][n_head_kv * head_dim] */
-    float *v_cache;          /* [n_layer][n_ctx][n_head_kv * head_dim] */
+    /* KV cache, f32: [n_layer][n_seq][n_ctx][kv_dim] for K and for V. */
+    float *k_cache, *v_cache;
+    int64_t kv_dim;          /* floats per token per layer in each of K and V */
 
     float *x;                /* [n_batch][n_embd] residual stream */
     float *xn;               /* [n_batch][n_embd] normed input of a block */
+    float *xo;               /* [n_batch][n_embd] rows gathered for the output head */
     float *q;                /* [n_batch][n_head * head_dim] */
     float *k, *v;            /* [n_batch][n_head_kv * head_dim] */
     float *att;              /* [n_batch][n_head * head_dim] attention output */
     float *gate, *up;        /* [n_batch][n_ff] */
     float *scores;           /* [n_threads][n_ctx] softmax rows */
-    float *logits;           /* [n_vocab] last-token logits */
+    float *logits;           /* [n_vocab] fwd_eval's last-token logits */
+    struct fwd_tok *toks;    /* [n_batch] fwd_eval's batch */
     void *mm_scratch;        /* kern_matmul scratch (activation quantization) */
     size_t mm_scratch_bytes;
 
@@ -41,20 +57,31 @@ struct fwd {
     size_t scratch_bytes;    /* bytes of all other buffers */
 };
 
-/* Allocates the cache and scratch.  n_batch <= n_ctx.  Free with fwd_free. */
-int fwd_init(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batch, char *err);
+/* Allocates the cache (n_seq slots of n_ctx) and scratch.  Free with fwd_free. */
+int fwd_init(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batch, int32_t n_seq, char *err);
 void fwd_free(struct fwd *f); /* safe on a zeroed struct */
 
-/* KV cache bytes per token of context for this model. */
+/* KV cache bytes per token of context for this model (all layers, K and V). */
 size_t fwd_kv_bytes_per_token(const struct model *m);
 
-/* Runs ids[0..n) at positions n_past..n_past+n-1.  logits_all != NULL: writes
- * n rows of n_vocab floats there.  Otherwise the last token's logits are left
- * in f->logits.  Errors: DC_ERANGE when the context would overflow, DC_EINVAL
- * for an id outside the vocabulary (nothing is evaluated then). */
+/* One pass over toks[0..n) (n <= n_batch).  logits receives n_out rows of
+ * n_vocab floats, row r for the token with out == r.  Checks ids, slots and
+ * positions first: DC_EINVAL / DC_ERANGE and nothing evaluated on bad input. */
+int fwd_eval_batch(struct fwd *f, const struct fwd_tok *toks, int64_t n, float *logits, char *err);
+
+/* Slot 0: runs ids[0..n) at positions n_past..n_past+n-1 in passes of up to
+ * n_batch.  logits_all != NULL: writes n rows of n_vocab floats there;
+ * otherwise the last token's logits are left in f->logits. */
 int fwd_eval(struct fwd *f, const int32_t *ids, int64_t n, float *logits_all, char *err);
 
-/* Forgets positions >= n_past (n_past <= f->n_past). */
-void fwd_truncate(struct fwd *f, int64_t n_past);
+/* Forgets positions >= n_past of a slot (n_past <= its current length). */
+void fwd_seq_truncate(struct fwd *f, int32_t seq, int64_t n_past);
+/* Copies the first n cached positions of slot src into slot dst (prefix reuse);
+ * dst then holds exactly n positions. */
+int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n);
+
+/* Slot 0 helpers kept for the single-sequence API. */
+static inline int64_t fwd_n_past(const struct fwd *f) { return f->n_past[0]; }
+static inline void fwd_truncate(struct fwd *f, int64_t n_past) { fwd_seq_truncate(f, 0, n_past); }
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * kern_blocks.h - GGUF block layouts and small helpers shared by the kernel
- * files (kern.c, kern_ref.c, kern_avx2.c, kern_avx512.c).  Internal to the
- * kern module; nothing outside src/kern includes it.
+ * kern_impl.h - internals shared by the kernel files (kern.c, kern_ref.c,
+ * kern_avx2.c, kern_avx512.c): GGUF block layouts, small helpers and the
+ * multi-token dot table.  Nothing outside src/kern includes it.
  *
  * Blocks are addressed as bytes at the fixed offsets of spec/MODEL.md 11 and
  * their f16/f32/i16 fields are read with memcpy: weight rows live in a file
@@ -15,13 +15,14 @@
  *   Q8_K (292 B): d f32 @0, qs int8[256] @4, bsums int16[16] @260 (sum of each
  *                run of 16 qs).
  */
-#ifndef DC_KERN_BLOCKS_H
-#define DC_KERN_BLOCKS_H
+#ifndef DC_KERN_IMPL_H
+#define DC_KERN_IMPL_H
 
 #include <stdint.h>
 #include <string.h>
 
 #include "dtype.h"
+#include "kern.h"
 
 #define KB_QK 32   /* elements per block of the 32-element types */
 #define KB_QKK 256 /* elements per K-quant super-block */
@@ -79,5 +80,13 @@ static inline void kb_k4_scales(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
     memcpy(m, &m_lo, 4);
     memcpy(m + 4, &m_hi, 4);
 }
+
+/* Multi-token dot: y[t] = vec_dot(n, w, xq + t * xs) for t < 4, bit-identical
+ * to the variant's vec_dot for each t, with the weight row decoded once for
+ * the four activation rows (prompt matmuls).  kern_matmul uses a variant's
+ * table when the vec_dot slot it runs is that variant's; NULL slots fall back
+ * to vec_dot per token. */
+typedef void (*kern_dot4_fn)(int64_t n, const void *w, const void *xq, size_t xs, float *y);
+extern const kern_dot4_fn kern_dot4_avx512[KERN_N_TYPES];
 
 #endif
