@@ -231,7 +231,7 @@ static int argmax(const float *x, int64_t n) {
     return (int)best;
 }
 
-int cmd_run(int argc, char **argv) {
+int cmd_run_ids(int argc, char **argv) {
     const char *path = NULL, *ids_s = NULL;
     long n_gen = 32;
     for (int i = 1; i < argc; i++) {

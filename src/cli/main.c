@@ -16,7 +16,9 @@ struct command {
 static const struct command commands[] = {
     {"info", cmd_info, "info MODEL [--json]                 architecture, sizes, tensor types, KV bytes/token"},
     {"logits", cmd_logits, "logits MODEL --ids 1,2,3 --out FILE  float32 logits of every position"},
-    {"run", cmd_run, "run MODEL --ids 1,2,3 [-n N]          greedy continuation of token ids"},
+    {"run", cmd_run, "run MODEL -p PROMPT [-n N] [--temp T] [--seed S] [--json] [--think on|off]\n"
+                     "        deepc run MODEL --ids 1,2,3 [-n N]   greedy continuation of token ids"},
+    {"chat", cmd_chat, "chat MODEL [--think on|off] [--chat-template NAME]   multi-turn chat in the terminal"},
     {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--json]"},
     {"tokenize", cmd_tokenize, "tokenize MODEL_OR_TOKENIZER [--json] [--plain] (-p TEXT | -f FILE)"},
 };
