@@ -29,6 +29,7 @@
 #include "deepc.h"
 #include "forward.h"
 #include "model.h"
+#include "perplexity.h"
 #include "test.h"
 
 struct cmp_stats {
@@ -309,10 +310,80 @@ done:
     json_object_put(root);
 }
 
+/* Perplexity and KL against the same quantities computed here, in double,
+ * from torch's reference logits (f32 and f16 weight sets). */
+static double ref_logsoftmax_at(const float *row, int64_t V, int64_t k) {
+    double mx = -INFINITY, s = 0;
+    for (int64_t i = 0; i < V; i++) mx = fmax(mx, (double)row[i]);
+    for (int64_t i = 0; i < V; i++) s += exp((double)row[i] - mx);
+    return (double)row[k] - mx - log(s);
+}
+
+static void test_dense_perplexity_kl(void) {
+    char path[1024], err[DC_ERR_LEN];
+    snprintf(path, sizeof(path), "%s/manifest.json", dense_dir());
+    struct json_object *root = json_object_from_file(path), *models, *mo, *seqs, *jnv, *logits, *j32, *j16;
+    T_CHECK(root && json_object_object_get_ex(root, "models", &models), "manifest");
+    if (!root) return;
+    mo = json_object_array_get_idx(models, 2);
+    json_object_object_get_ex(mo, "sequences", &seqs);
+    json_object_object_get_ex(mo, "n_vocab", &jnv);
+    json_object_object_get_ex(mo, "logits", &logits);
+    json_object_object_get_ex(logits, "f32", &j32);
+    json_object_object_get_ex(logits, "f16", &j16);
+    int64_t V = json_object_get_int64(jnv);
+    struct json_object *s0 = json_object_array_get_idx(seqs, 0), *s1 = json_object_array_get_idx(seqs, 1);
+    int64_t n0 = (int64_t)json_object_array_length(s0), n = (int64_t)json_object_array_length(s1);
+    snprintf(path, sizeof(path), "%s/%s", dense_dir(), json_object_get_string(j32));
+    float *r32 = read_floats(path, (size_t)(n0 + n) * (size_t)V);
+    snprintf(path, sizeof(path), "%s/%s", dense_dir(), json_object_get_string(j16));
+    float *r16 = read_floats(path, (size_t)(n0 + n) * (size_t)V);
+    int32_t *ids = malloc((size_t)n * sizeof(int32_t));
+    for (int64_t i = 0; i < n; i++) ids[i] = json_object_get_int(json_object_array_get_idx(s1, (size_t)i));
+    /* Expected values from torch's logits of sequence 1. */
+    double nll = 0, kl = 0;
+    for (int64_t i = 0; i + 1 < n && r32 && r16; i++) {
+        const float *a = r32 + (size_t)(n0 + i) * (size_t)V, *b = r16 + (size_t)(n0 + i) * (size_t)V;
+        nll -= ref_logsoftmax_at(b, V, ids[i + 1]);
+        for (int64_t k = 0; k < V; k++) {
+            double la = ref_logsoftmax_at(a, V, k), lb = ref_logsoftmax_at(b, V, k);
+            kl += exp(la) * (la - lb);
+        }
+    }
+    double want_ppl = exp(nll / (double)(n - 1)), want_kl = kl / (double)(n - 1);
+    struct dc_model *m16 = NULL, *m32 = NULL;
+    char p16[1024], p32[1024];
+    snprintf(p16, sizeof(p16), "%s/qwen2_gqa/model-f16.gguf", dense_dir());
+    snprintf(p32, sizeof(p32), "%s/qwen2_gqa/model-f32.gguf", dense_dir());
+    int rc = dc_model_load(&m16, p16, err);
+    if (!rc) rc = dc_model_load(&m32, p32, err);
+    T_CHECK(rc == 0 && r32 && r16, "load: %s", err);
+    struct ppl_result r;
+    if (!rc) rc = ppl_compute(m16, m32, ids, n, 512, 1, -1, NULL, &r, err);
+    T_CHECK(rc == 0, "ppl: %s", err);
+    if (!rc) {
+        printf("  f16 model: perplexity %.6f (torch %.6f), KL from f32 %.3e (torch %.3e), %lld tokens\n", r.ppl,
+               want_ppl, r.kl_mean, want_kl, (long long)r.n_scored);
+        T_CHECK(r.n_scored == n - 1, "scored %lld", (long long)r.n_scored);
+        T_CHECK(fabs(r.ppl - want_ppl) <= 1e-4 * want_ppl, "perplexity %g vs %g", r.ppl, want_ppl);
+        /* KL of two nearly equal distributions is tiny; deepc's logits are
+         * within ~1e-5 of torch's, which bounds the KL difference. */
+        T_CHECK(fabs(r.kl_mean - want_kl) <= 0.05 * want_kl + 1e-9, "KL %g vs %g", r.kl_mean, want_kl);
+        T_CHECK(want_kl > 0, "f16 rounding should move the distribution");
+    }
+    dc_model_free(m16);
+    dc_model_free(m32);
+    free(ids);
+    free(r32);
+    free(r16);
+    json_object_put(root);
+}
+
 int main(void) {
     T_BEGIN("dense");
     T_RUN(test_dense_logits);
     T_RUN(test_dense_bad_input);
     T_RUN(test_dense_multi_seq);
+    T_RUN(test_dense_perplexity_kl);
     return T_END();
 }

@@ -14,6 +14,7 @@ int cmd_run(int argc, char **argv);
 int cmd_run_ids(int argc, char **argv); /* deepc run MODEL --ids ... */
 int cmd_chat(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 /* Parses "1,2,3" into a new array (caller frees); -1 on a malformed list. */
