@@ -13,7 +13,8 @@
  *   - ref F32/F16/BF16 matmul: against a double dequantize-then-dot.
  * Variants (avx2, avx512 when the CPU has them) against the reference:
  * activation quantizers byte-exact, vec_dot and kern_matmul_ops within
- * float-reordering bounds, kern_matmul inside an OpenMP team equal to
+ * float-reordering bounds; kern_matmul_ops over n tokens bit-equal to the
+ * variant's per-token vec_dot; kern_matmul inside an OpenMP team equal to
  * outside it.  K-quant weights come both from the simple quantizer and from
  * random raw bytes (so every 6-bit scale/min pattern and -128 quants occur).
  */
@@ -512,8 +513,10 @@ static void test_matmul_variants(void) {
     for (int ti = 0; ti < N_WTYPES; ti++) {
         int type = wtypes[ti];
         int64_t be = dtype_block_elems(type);
-        int64_t colset[2] = {be == 1 ? 37 : be == 32 ? 32 * 7 : 256, be == 256 ? 256 * 3 : 32 * 33};
-        for (int ci = 0; ci < 2; ci++) {
+        /* odd multiples of the block: 1, 7, 33 blocks of 32; 1, 3, 7 of 256 */
+        const int64_t colsets[3][3] = {{1, 37, 1056}, {32, 32 * 7, 32 * 33}, {256, 256 * 3, 256 * 7}};
+        const int64_t *colset = colsets[be == 1 ? 0 : be == 32 ? 1 : 2];
+        for (int ci = 0; ci < 3; ci++) {
             int64_t cols = colset[ci], ldx = cols + 5;
             for (int v = 1; v < n_variants; v++) {
                 double max_abs = 0.0, max_rel = 0.0, se = 0.0, sr = 0.0;

@@ -34,7 +34,7 @@ static inline float a2_f16(const uint8_t *p) {
 static inline __m256i a2_ld256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 static inline __m128i a2_ld128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
 
-/* The 32 nibbles of 16 bytes as bytes 0..15: low nibbles -> elements 0..15,
+/* The 32 nibbles of 16 bytes as 32 bytes: low nibbles -> elements 0..15,
  * high nibbles -> elements 16..31 (the Q4_0/Q4_1 element order). */
 static inline __m256i a2_nibbles(const uint8_t *qs) {
     __m128i q = a2_ld128(qs), m4 = _mm_set1_epi8(0x0f);

@@ -1,17 +1,20 @@
 /*
- * kern_avx512.c - AVX-512 kernels (F, BW, VL, DQ, VNNI; Ice Lake / Zen 4 and
- * later).  Compiled with the AVX-512 -m flags; only called when
- * kern_cpu_has(AVX512).
+ * kern_avx512.c - AVX-512 kernels (F, BW, VL, DQ, VNNI, BF16: Cooper Lake,
+ * Sapphire Rapids, Zen 4 and later).  Compiled with the AVX-512 -m flags;
+ * only called when kern_cpu_has(AVX512).
  *
- * 32-element types take four blocks per step and use VNNI vpdpbusd (u8 x
- * s8, four products summed into i32 lanes, no saturation):
+ * Integer dots use VNNI vpdpbusd (u8 x s8, four products summed into i32
+ * lanes, no saturation):
  *   Q8_0 x Q8_0: |w| against x with w's sign (negated where w < 0);
  *   Q4_0 x Q8_0: nibbles (0..15) against x, minus 8 * sum(x) from a second
  *                vpdpbusd of 8s against x;
- *   Q4_1 x Q8_1: nibbles against x, plus m * s per block.
- * K-quants take a 64-element chunk per register: vpmaddubsw gives i16 pairs
- * (<= 2 * 63 * 127), vpdpwssd multiplies them by the sub-block scale and
- * accumulates i32, so the super-block sum is exact before the one f32 FMA.
+ *   Q4_1 x Q8_1: nibbles against x, plus m * s per block;
+ *   Q4_K/Q5_K:   one 256-bit vpdpbusd per 32-element sub-block, scaled in
+ *                f32 by dx * d * sc (the i32 sub-block sums are exact);
+ *   Q6_K:        vpmaddubsw (i16 pairs <= 2 * 63 * 127) then vpdpwssd with
+ *                the 16-element scales, exact i32 per super-block.
+ * The 32-element types take four blocks per step.  Each dot also has a
+ * 4-token form (kern_dot4_avx512, kern_impl.h) built from the same code.
  * to_float slots are left NULL (the exact reference is used).
  */
 #include <immintrin.h>
