@@ -459,9 +459,8 @@ int engine_submit(struct engine *e, const struct engine_request *req, engine_eve
         rc = dc_errf(err, ENGINE_ECLOSED, "the server is shutting down");
         goto fail;
     }
-    int32_t idle = 0;
-    for (int32_t i = 0; i < e->p.n_parallel; i++) idle += e->slots[i].req == NULL;
-    if (e->n_queued >= e->p.queue_max + idle) {
+    /* Room: n_parallel generating plus queue_max waiting. */
+    if (e->stats.active + e->n_queued >= e->p.n_parallel + e->p.queue_max) {
         pthread_mutex_unlock(&e->mu);
         rc = dc_errf(err, ENGINE_EBUSY, "too many requests waiting (%d); try again later", e->n_queued);
         goto fail;
@@ -562,13 +561,15 @@ static void finish_request(struct engine *e, struct slot *s, int finish, const c
             emit_text(r, ENGINE_EV_CONTENT, r->text_buf, k2);
         }
     }
-    emit_done(e, r, finish, msg);
+    /* The slot is free before DONE goes out, so a client that submits again
+     * as soon as it hears DONE finds it idle.  The cache keeps exactly the
+     * evaluated tokens for reuse. */
+    s->n_hist = s->n_kv;
     pthread_mutex_lock(&e->mu);
     s->req = NULL;
     e->stats.active--;
     pthread_mutex_unlock(&e->mu);
-    /* The cache keeps exactly the evaluated tokens for reuse. */
-    s->n_hist = s->n_kv;
+    emit_done(e, r, finish, msg);
     request_free(r);
 }
 
