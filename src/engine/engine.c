@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -461,8 +462,9 @@ int engine_submit(struct engine *e, const struct engine_request *req, engine_eve
     }
     /* Room: n_parallel generating plus queue_max waiting. */
     if (e->stats.active + e->n_queued >= e->p.n_parallel + e->p.queue_max) {
+        int32_t waiting = e->n_queued;
         pthread_mutex_unlock(&e->mu);
-        rc = dc_errf(err, ENGINE_EBUSY, "too many requests waiting (%d); try again later", e->n_queued);
+        rc = dc_errf(err, ENGINE_EBUSY, "too many requests waiting (%d); try again later", waiting);
         goto fail;
     }
     r->id = e->next_id++;
@@ -691,6 +693,8 @@ static void admit(struct engine *e) {
 
 static void *engine_thread_main(void *arg) {
     struct engine *e = arg;
+    /* The forward pass's OpenMP team size is this thread's setting. */
+    if (e->p.n_threads > 0) omp_set_num_threads(e->p.n_threads);
     const int64_t V = e->m->hp.n_vocab;
     char err[DC_ERR_LEN];
     for (;;) {
