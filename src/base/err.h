@@ -30,6 +30,11 @@ enum dc_status {
 int dc_errf(char *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Escapes s[0..len) for a one-line message: printable ASCII is kept, other
+ * bytes (and ' and \\) become \\xNN; cut with "..." to fit out[0..cap), cap >= 12.
+ * Returns out.  For names read from files, which may hold anything. */
+const char *dc_escape(char *out, size_t cap, const char *s, size_t len);
+
 /* Short name of a status code ("format error"); never NULL. */
 const char *dc_strerror(int code);
 

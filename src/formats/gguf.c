@@ -166,26 +166,7 @@ static int cur_u64(struct cur *c, uint64_t *v, const char *what) {
 /* Escapes a name for a one-line message: printable ASCII kept, the rest as
  * \xNN, cut to fit `out` (which should be >= 8 bytes). */
 static const char *msg_name(char *out, size_t cap, const char *s, uint64_t len) {
-    size_t o = 0;
-    for (uint64_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (o + 8 >= cap) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
-            out[o++] = (char)ch;
-        } else {
-            static const char hex[] = "0123456789abcdef";
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
-        }
-    }
-    out[o] = 0;
-    return out;
+    return dc_escape(out, cap, s, (size_t)len);
 }
 
 #define NAMEBUF 72

@@ -69,26 +69,7 @@ struct st_model {
 
 /* Escapes a name for a one-line message (printable ASCII kept, else \xNN). */
 static const char *msg_name(char *out, size_t cap, const char *s) {
-    size_t o = 0;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (o + 8 >= cap) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
-            out[o++] = (char)ch;
-        } else {
-            static const char hex[] = "0123456789abcdef";
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
-        }
-    }
-    out[o] = 0;
-    return out;
+    return dc_escape(out, cap, s, strlen(s));
 }
 
 #define NAMEBUF 96
