@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs="build-essential make gcc pkg-config ca-certificates python3 python3-pip python3-venv unzip \
       libjson-c-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libsqlite3-dev"
 if [ "$mode" = test ]; then
-    pkgs="$pkgs clang tmux chromium"
+    pkgs="$pkgs clang tmux chromium fonts-wqy-microhei"  # CJK glyphs for the page screenshots
     # node and npm: Debian's packages, unless the machine already has a node
     # distribution that bundles npm (its nodejs package conflicts with Debian's npm).
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
