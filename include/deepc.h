@@ -44,6 +44,10 @@ struct dc_model_info {
     int tied_embeddings;
     const char *rope_scaling;  /* "none", "linear", "llama3", "yarn" */
     const char *kernels;       /* active kernel variant: "ref", "avx2", "avx512" */
+    int64_t n_expert, n_expert_used; /* MoE: routed experts and experts per token (0 for dense models) */
+    int64_t n_mtp_layers;      /* multi-token-prediction layers in the file: recognised, never run */
+    uint64_t active_bytes_per_token; /* weight bytes one decoded token reads (MoE: only k of E experts;
+                                        one embedding row) */
 };
 
 int dc_model_load(struct dc_model **out, const char *path, char *err);

@@ -135,6 +135,10 @@ int cmd_info(int argc, char **argv) {
         json_object_object_add(o, "tied_embeddings", json_object_new_boolean(mi.tied_embeddings));
         json_object_object_add(o, "rope_scaling", json_object_new_string(mi.rope_scaling));
         json_object_object_add(o, "kernels", json_object_new_string(mi.kernels));
+        json_object_object_add(o, "n_expert", json_object_new_int64(mi.n_expert));
+        json_object_object_add(o, "n_expert_used", json_object_new_int64(mi.n_expert_used));
+        json_object_object_add(o, "active_bytes_per_token", json_object_new_int64((int64_t)mi.active_bytes_per_token));
+        json_object_object_add(o, "mtp_layers_not_run", json_object_new_int64(mi.n_mtp_layers));
         struct json_object *types = json_object_new_object();
         for (int j = 0; j < ntypes; j++) json_object_object_add(types, tnames[j], json_object_new_int64(tcounts[j]));
         json_object_object_add(o, "tensor_types", types);
@@ -155,7 +159,14 @@ int cmd_info(int argc, char **argv) {
                mib(mi.weight_bytes));
         printf("allocated:        %.3f MiB at load (f32 copies of small vectors); RSS after load %.2f MiB\n",
                mib(mi.owned_bytes), mib(rss1));
-        printf("KV cache:         %llu bytes per token (f32)\n", (unsigned long long)mi.kv_bytes_per_token);
+        if (mi.n_expert > 0)
+            printf("experts:          %lld routed, %lld per token: a decoded token reads %.2f MiB of weights\n",
+                   (long long)mi.n_expert, (long long)mi.n_expert_used, mib(mi.active_bytes_per_token));
+        if (mi.n_mtp_layers > 0)
+            printf("MTP:              %lld multi-token-prediction layer(s) in the file, recognised and not run\n",
+                   (long long)mi.n_mtp_layers);
+        printf("KV cache:         %llu bytes per token (f32%s)\n", (unsigned long long)mi.kv_bytes_per_token,
+               strncmp(mi.arch, "deepseek", 8) == 0 ? ", MLA latent + rope key per layer" : "");
         printf("session:          context %lld allocates KV cache %.2f MiB + scratch %.2f MiB (batch 512)\n",
                (long long)sess_ctx, mib(sess_kv), mib(sess_scratch));
         printf("kernels:          %s\n", mi.kernels);

@@ -72,6 +72,10 @@ void dc_model_get_info(const struct dc_model *dm, struct dc_model_info *info) {
     info->tied_embeddings = hp->tied_embeddings;
     info->rope_scaling = rope_scaling_name(hp->rope_scaling);
     info->kernels = kern_active()->name;
+    info->n_expert = hp->n_expert;
+    info->n_expert_used = hp->n_expert_used;
+    info->n_mtp_layers = m->n_mtp_layers;
+    info->active_bytes_per_token = m->active_bytes;
 }
 
 int64_t dc_model_n_tensors(const struct dc_model *m) { return model_n_tensors(m->m); }

@@ -1,5 +1,7 @@
 /*
- * forward.c - dense transformer forward pass for the llama and qwen2 families.
+ * forward.c - buffers and KV cache for every architecture, batch validation,
+ * and the dense transformer forward pass for the llama and qwen2 families
+ * (deepseek2 passes go to deepseek.c).
  *
  * Dimension legend: T = tokens in this pass, D = n_embd, H = n_head,
  * Hk = n_head_kv, E = head_dim, F = n_ff, V = n_vocab, P = positions cached.
@@ -15,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deepseek.h"
+#include "dtype.h"
 #include "err.h"
 #include "kern.h"
 #include "model.h"
@@ -30,14 +34,72 @@ static void *alloc_aligned(size_t bytes, size_t *total) {
 
 size_t fwd_kv_bytes_per_token(const struct model *m) {
     const struct hparams *hp = &m->hp;
+    if (hp->arch == HP_ARCH_DEEPSEEK2) /* latent + rope key per layer (spec 1.5) */
+        return (size_t)hp->n_layer * (size_t)(hp->kv_lora_rank + hp->rope_dim) * sizeof(float);
     return (size_t)hp->n_layer * 2 * (size_t)(hp->n_head_kv * hp->head_dim) * sizeof(float);
 }
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
+/* Largest matmul scratch any bound matrix needs for n rows. */
+static size_t mm_scratch_max(const struct model *m, int64_t n) {
+    const struct hparams *hp = &m->hp;
+    size_t mm = model_mat_scratch(&m->output, n);
+    for (int64_t l = 0; l < hp->n_layer; l++) {
+        const struct model_layer *L = &m->layers[l];
+        const struct model_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down,
+                                        &L->wq_a, &L->wq_b, &L->wkv_a, &L->gate_inp, &L->sh_gate, &L->sh_up,
+                                        &L->sh_down};
+        for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+            if (ms[i]->rows > 0) mm = max_sz(mm, model_mat_scratch(ms[i], n));
+        if (L->is_moe) /* experts of a layer share a type in every format we read; check them all anyway */
+            for (int64_t e = 0; e < hp->n_expert; e++) {
+                mm = max_sz(mm, model_mat_scratch(&L->exp_gate[e], n));
+                mm = max_sz(mm, model_mat_scratch(&L->exp_up[e], n));
+                mm = max_sz(mm, model_mat_scratch(&L->exp_down[e], n));
+            }
+    }
+    return mm;
+}
+
+/* Per-thread bytes for the per-head products of deepseek.c: T activation
+ * rows quantized for one head's matrix, or one dequantized latent row. */
+static size_t head_buf_size(const struct model *m, int64_t n) {
+    const struct hparams *hp = &m->hp;
+    size_t b = (size_t)hp->kv_lora_rank * sizeof(float);
+    for (int64_t l = 0; l < hp->n_layer; l++) {
+        const struct model_layer *L = &m->layers[l];
+        if (L->wk_b) b = max_sz(b, model_mat_scratch(&L->wk_b[0], n));
+        b = max_sz(b, model_mat_scratch(&L->wv_b[0], n));
+    }
+    return (b + 63) & ~(size_t)63;
+}
+
+/* Largest activation scratch of an expert or shared-expert matrix for n rows. */
+static size_t expert_scratch_max(const struct model *m, int64_t n) {
+    size_t b = 64;
+    for (int64_t l = 0; l < m->hp.n_layer; l++) {
+        const struct model_layer *L = &m->layers[l];
+        if (!L->is_moe) continue;
+        const struct model_mat *ms[] = {&L->exp_gate[0], &L->exp_up[0], &L->exp_down[0], &L->sh_gate, &L->sh_up,
+                                        &L->sh_down};
+        for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+            if (ms[i]->rows > 0) b = max_sz(b, model_mat_scratch(ms[i], n));
+    }
+    return b;
+}
+
 int fwd_init(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batch, int32_t n_seq, char *err) {
+    return fwd_init_kv(f, m, n_ctx, n_batch, n_seq, DT_F32, err);
+}
+
+int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batch, int32_t n_seq, int kv_type,
+                char *err) {
     memset(f, 0, sizeof(*f));
     const struct hparams *hp = &m->hp;
+    if (kv_type != DT_F32 && !(kv_type == DT_BF16 && hp->arch == HP_ARCH_DEEPSEEK2))
+        return dc_errf(err, DC_EUNSUPPORTED, "KV cache type %s is not supported for %s", dtype_name(kv_type),
+                       hp->arch_name);
     if (n_ctx < 1 || n_ctx > ((int64_t)1 << 24))
         return dc_errf(err, DC_EINVAL, "context length %lld out of range", (long long)n_ctx);
     if (n_seq < 1 || n_seq > 4096) return dc_errf(err, DC_EINVAL, "sequence slots %d out of range", n_seq);
@@ -48,37 +110,72 @@ int fwd_init(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batc
     f->n_batch = n_batch;
     f->n_seq = n_seq;
     f->n_threads = omp_get_max_threads();
-    const size_t D = (size_t)hp->n_embd, QW = (size_t)(hp->n_head * hp->head_dim),
-                 KW = (size_t)(hp->n_head_kv * hp->head_dim), F = (size_t)hp->n_ff, T = (size_t)n_batch;
+    const int ds = hp->arch == HP_ARCH_DEEPSEEK2;
+    const size_t D = (size_t)hp->n_embd, T = (size_t)n_batch, H = (size_t)hp->n_head;
+    size_t QW, KW, AW, F;
+    if (ds) {
+        QW = H * (size_t)hp->head_dim;
+        KW = (size_t)(hp->kv_lora_rank + hp->rope_dim);
+        AW = H * (size_t)hp->v_head_dim;
+        F = max_sz((size_t)hp->n_ff, (size_t)((hp->n_expert_shared > 1 ? hp->n_expert_shared : 1) * hp->n_ff_exp));
+    } else {
+        QW = AW = H * (size_t)hp->head_dim;
+        KW = (size_t)(hp->n_head_kv * hp->head_dim);
+        F = (size_t)hp->n_ff;
+    }
     f->kv_dim = (int64_t)KW;
-    size_t kv = (size_t)hp->n_layer * (size_t)n_seq * (size_t)n_ctx * KW * sizeof(float);
-    if (kv / sizeof(float) / KW / (size_t)n_seq != (size_t)hp->n_layer * (size_t)n_ctx)
+    f->kv_type = kv_type;
+    const size_t esz = kv_type == DT_BF16 ? 2 : sizeof(float);
+    size_t kv = (size_t)hp->n_layer * (size_t)n_seq * (size_t)n_ctx * KW * esz;
+    if (kv / esz / KW / (size_t)n_seq != (size_t)hp->n_layer * (size_t)n_ctx)
         return dc_errf(err, DC_ENOMEM, "KV cache size overflows");
-    f->k_cache = alloc_aligned(kv, &f->kv_bytes);
-    f->v_cache = alloc_aligned(kv, &f->kv_bytes);
+    if (kv_type == DT_BF16) f->kv_bf16 = alloc_aligned(kv, &f->kv_bytes);
+    else f->k_cache = alloc_aligned(kv, &f->kv_bytes);
+    if (!ds) f->v_cache = alloc_aligned(kv, &f->kv_bytes);
     f->n_past = calloc((size_t)n_seq, sizeof(*f->n_past));
     f->x = alloc_aligned(T * D * 4, &f->scratch_bytes);
     f->xn = alloc_aligned(T * D * 4, &f->scratch_bytes);
     f->xo = alloc_aligned(T * D * 4, &f->scratch_bytes);
     f->q = alloc_aligned(T * QW * 4, &f->scratch_bytes);
-    f->k = alloc_aligned(T * KW * 4, &f->scratch_bytes);
-    f->v = alloc_aligned(T * KW * 4, &f->scratch_bytes);
-    f->att = alloc_aligned(T * QW * 4, &f->scratch_bytes);
+    f->k = alloc_aligned(ds ? 0 : T * KW * 4, &f->scratch_bytes);
+    f->v = alloc_aligned(ds ? 0 : T * KW * 4, &f->scratch_bytes);
+    f->att = alloc_aligned(T * AW * 4, &f->scratch_bytes);
     f->gate = alloc_aligned(T * F * 4, &f->scratch_bytes);
     f->up = alloc_aligned(T * F * 4, &f->scratch_bytes);
-    f->scores = alloc_aligned((size_t)f->n_threads * (size_t)n_ctx * 4, &f->scratch_bytes);
+    f->scores = alloc_aligned((size_t)f->n_threads * (size_t)(ds ? DS_ATT_HEADS : 1) * (size_t)n_ctx * 4,
+                              &f->scratch_bytes);
     f->logits = alloc_aligned((size_t)hp->n_vocab * 4, &f->scratch_bytes);
     f->toks = alloc_aligned(T * sizeof(struct fwd_tok), &f->scratch_bytes);
-    size_t mm = kern_matmul_scratch(&m->output, n_batch);
-    for (int64_t l = 0; l < hp->n_layer; l++) {
-        const struct model_layer *L = &m->layers[l];
-        const struct kern_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) mm = max_sz(mm, kern_matmul_scratch(ms[i], n_batch));
+    f->mm_scratch_bytes = mm_scratch_max(m, n_batch);
+    f->mm_scratch = alloc_aligned(f->mm_scratch_bytes, &f->scratch_bytes);
+    int ok = (f->k_cache || f->kv_bf16) && (ds || f->v_cache) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
+             f->att && f->gate && f->up && f->scores && f->logits && f->toks && f->mm_scratch;
+    if (ds && ok) {
+        const size_t E = (size_t)hp->n_expert, K = (size_t)hp->n_expert_used;
+        f->qa = alloc_aligned(T * (size_t)hp->q_lora_rank * 4, &f->scratch_bytes);
+        f->kva = alloc_aligned(T * KW * 4, &f->scratch_bytes);
+        f->q_lat = alloc_aligned(T * H * KW * 4, &f->scratch_bytes);
+        f->o_lat = alloc_aligned(T * H * (size_t)hp->kv_lora_rank * 4, &f->scratch_bytes);
+        f->moe_x = alloc_aligned(T * D * 4, &f->scratch_bytes);
+        f->moe_y = alloc_aligned(T * D * 4, &f->scratch_bytes);
+        f->router = alloc_aligned((T + 4) * E * 4, &f->scratch_bytes); /* + ds_route scratch */
+        f->exp_ids = alloc_aligned(T * K * 4, &f->scratch_bytes);
+        f->exp_w = alloc_aligned(T * K * 4, &f->scratch_bytes);
+        f->exp_list = alloc_aligned(T * K * 4, &f->scratch_bytes);
+        f->exp_off = alloc_aligned(2 * (E + 1) * 4, &f->scratch_bytes); /* offsets + fill cursors */
+        f->head_buf_bytes = head_buf_size(m, n_batch);
+        f->head_buf = alloc_aligned((size_t)f->n_threads * f->head_buf_bytes, &f->scratch_bytes);
+        /* small passes: per-thread [S][D] gathered rows + 2 x [S][ff] hidden + quantized activations */
+        const size_t S = DS_SMALL_T;
+        f->exp_buf_ff = (int64_t)max_sz((size_t)hp->n_ff_exp, (size_t)(hp->n_expert_shared * hp->n_ff_exp));
+        f->exp_buf_bytes = (S * D + 2 * S * (size_t)f->exp_buf_ff) * 4 + expert_scratch_max(m, DS_SMALL_T);
+        f->exp_buf_bytes = (f->exp_buf_bytes + 63) & ~(size_t)63;
+        f->exp_buf = alloc_aligned((size_t)f->n_threads * f->exp_buf_bytes, &f->scratch_bytes);
+        f->exp_out = alloc_aligned(S * (K + 1) * D * 4, &f->scratch_bytes);
+        ok = f->qa && f->kva && f->q_lat && f->o_lat && f->moe_x && f->moe_y && f->router && f->exp_ids &&
+             f->exp_w && f->exp_list && f->exp_off && f->head_buf && f->exp_buf && f->exp_out;
     }
-    f->mm_scratch_bytes = mm;
-    f->mm_scratch = alloc_aligned(mm, &f->scratch_bytes);
-    if (!f->k_cache || !f->v_cache || !f->n_past || !f->x || !f->xn || !f->xo || !f->q || !f->k || !f->v || !f->att ||
-        !f->gate || !f->up || !f->scores || !f->logits || !f->toks || !f->mm_scratch) {
+    if (!ok) {
         fwd_free(f);
         return dc_errf(err, DC_ENOMEM, "out of memory for %d x %lld-token context", n_seq, (long long)n_ctx);
     }
@@ -87,6 +184,7 @@ int fwd_init(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batc
 
 void fwd_free(struct fwd *f) {
     free(f->k_cache);
+    free(f->kv_bf16);
     free(f->v_cache);
     free(f->x);
     free(f->xn);
@@ -102,6 +200,20 @@ void fwd_free(struct fwd *f) {
     free(f->mm_scratch);
     free(f->toks);
     free(f->n_past);
+    free(f->qa);
+    free(f->kva);
+    free(f->q_lat);
+    free(f->o_lat);
+    free(f->moe_x);
+    free(f->moe_y);
+    free(f->router);
+    free(f->exp_ids);
+    free(f->exp_w);
+    free(f->exp_list);
+    free(f->exp_off);
+    free(f->head_buf);
+    free(f->exp_buf);
+    free(f->exp_out);
     memset(f, 0, sizeof(*f));
 }
 
@@ -120,9 +232,15 @@ int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
         return DC_EINVAL;
     if (src != dst) {
         for (int64_t l = 0; l < f->m->hp.n_layer; l++) {
+            if (f->kv_bf16) {
+                memcpy(f->kv_bf16 + kv_row(f, l, dst, 0), f->kv_bf16 + kv_row(f, l, src, 0),
+                       (size_t)n * (size_t)f->kv_dim * sizeof(uint16_t));
+                continue;
+            }
             size_t bytes = (size_t)n * (size_t)f->kv_dim * sizeof(float);
             memcpy(f->k_cache + kv_row(f, l, dst, 0), f->k_cache + kv_row(f, l, src, 0), bytes);
-            memcpy(f->v_cache + kv_row(f, l, dst, 0), f->v_cache + kv_row(f, l, src, 0), bytes);
+            if (f->v_cache) /* NULL for MLA: the latent row is both key and value */
+                memcpy(f->v_cache + kv_row(f, l, dst, 0), f->v_cache + kv_row(f, l, src, 0), bytes);
         }
     }
     f->n_past[dst] = n;
@@ -195,14 +313,14 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
     const int64_t D = hp->n_embd, E = hp->head_dim, H = hp->n_head, Hk = hp->n_head_kv, F = hp->n_ff;
     const int64_t QW = H * E, KW = Hk * E;
 
-    for (int64_t t = 0; t < T; t++) kern_get_row(&m->tok_embd, toks[t].id, f->x + t * D);
+    for (int64_t t = 0; t < T; t++) model_mat_get_row(&m->tok_embd, toks[t].id, f->x + t * D);
 
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const struct model_layer *L = &m->layers[l];
         rmsnorm(f->xn, f->x, L->attn_norm, T, D, hp->rms_eps);
-        kern_matmul(&L->wq, f->xn, D, T, f->q, QW, f->mm_scratch);
-        kern_matmul(&L->wk, f->xn, D, T, f->k, KW, f->mm_scratch);
-        kern_matmul(&L->wv, f->xn, D, T, f->v, KW, f->mm_scratch);
+        model_matmul(&L->wq, f->xn, D, T, f->q, QW, f->mm_scratch);
+        model_matmul(&L->wk, f->xn, D, T, f->k, KW, f->mm_scratch);
+        model_matmul(&L->wv, f->xn, D, T, f->v, KW, f->mm_scratch);
         add_bias(f->q, L->bq, T, QW);
         add_bias(f->k, L->bk, T, KW);
         add_bias(f->v, L->bv, T, KW);
@@ -213,17 +331,17 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
             memcpy(f->v_cache + kv_row(f, l, toks[t].seq, toks[t].pos), f->v + t * KW, (size_t)KW * sizeof(float));
         }
         attention(f, l, toks, T);
-        kern_matmul(&L->wo, f->att, QW, T, f->xn, D, f->mm_scratch);
+        model_matmul(&L->wo, f->att, QW, T, f->xn, D, f->mm_scratch);
         for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xn[i];
 
         rmsnorm(f->xn, f->x, L->ffn_norm, T, D, hp->rms_eps);
-        kern_matmul(&L->w_gate, f->xn, D, T, f->gate, F, f->mm_scratch);
-        kern_matmul(&L->w_up, f->xn, D, T, f->up, F, f->mm_scratch);
+        model_matmul(&L->w_gate, f->xn, D, T, f->gate, F, f->mm_scratch);
+        model_matmul(&L->w_up, f->xn, D, T, f->up, F, f->mm_scratch);
         for (int64_t i = 0; i < T * F; i++) {
             float g = f->gate[i];
             f->gate[i] = g / (1.0f + expf(-g)) * f->up[i]; /* silu(g) * u */
         }
-        kern_matmul(&L->w_down, f->gate, F, T, f->xn, D, f->mm_scratch);
+        model_matmul(&L->w_down, f->gate, F, T, f->xn, D, f->mm_scratch);
         for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xn[i];
     }
 
@@ -236,7 +354,7 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
         }
     if (n_out) {
         rmsnorm(f->xn, f->xo, m->output_norm, n_out, D, hp->rms_eps);
-        kern_matmul(&m->output, f->xn, D, n_out, logits, hp->n_vocab, f->mm_scratch);
+        model_matmul(&m->output, f->xn, D, n_out, logits, hp->n_vocab, f->mm_scratch);
     }
     /* A slot's length is its last written position + 1 (a rewrite truncates). */
     for (int64_t t = 0; t < T; t++) f->n_past[toks[t].seq] = toks[t].pos + 1;
@@ -270,7 +388,8 @@ int fwd_eval_batch(struct fwd *f, const struct fwd_tok *toks, int64_t n, float *
         }
     }
     (void)n_out;
-    forward_batch(f, toks, n, logits);
+    if (hp->arch == HP_ARCH_DEEPSEEK2) ds_forward_batch(f, toks, n, logits);
+    else forward_batch(f, toks, n, logits);
     return DC_OK;
 }
 

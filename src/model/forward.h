@@ -11,6 +11,13 @@
  * all tokens of the batch; attention of a token reads only its own slot,
  * positions 0..pos.  fwd_eval is the single-sequence convenience (slot 0) used
  * by the CLI and tests: a long prompt is split into passes of n_batch tokens.
+ *
+ * deepseek2 models (src/model/deepseek.c) run absorbed MLA for every token,
+ * prefill included: the cache holds per layer, slot and position one row of
+ * kv_dim = kv_lora_rank + qk_rope_head_dim f32 values - the normed latent c
+ * then the roped shared key k_pe (spec/MODEL.md 1.4) - and v_cache is NULL.
+ * The MoE feed-forward groups a pass's tokens by expert, so each chosen
+ * expert's weights are read once per pass and unchosen experts not at all.
  */
 #ifndef DC_FORWARD_H
 #define DC_FORWARD_H
@@ -28,6 +35,17 @@ struct fwd_tok {
     int32_t out;   /* row of the logits output to fill, or -1 for none */
 };
 
+/* Optional per-layer record of a pass, for tests (fwd.trace, NULL normally).
+ * Each pass appends its tokens in batch order at rows n, n+1, ...; rows past
+ * cap are dropped. */
+struct fwd_trace {
+    int64_t cap;          /* token rows the arrays hold */
+    int64_t n;            /* rows recorded so far */
+    float *hidden;        /* [n_layer][cap][n_embd]: residual stream after each layer, or NULL */
+    int32_t *expert_ids;  /* [n_layer][cap][n_expert_used]: chosen experts, ascending (MoE layers), or NULL */
+    float *expert_w;      /* [n_layer][cap][n_expert_used]: their weights, or NULL */
+};
+
 struct fwd {
     const struct model *m;   /* borrowed */
     int64_t n_ctx;           /* positions per sequence slot */
@@ -39,6 +57,8 @@ struct fwd {
     /* KV cache, f32: [n_layer][n_seq][n_ctx][kv_dim] for K and for V. */
     float *k_cache, *v_cache;
     int64_t kv_dim;          /* floats per token per layer in each of K and V */
+    int kv_type;             /* DT_F32 (k_cache), or for deepseek2 DT_BF16: the latent cache is kv_bf16 */
+    uint16_t *kv_bf16;       /* deepseek2 bf16 latent cache, k_cache's layout; NULL otherwise */
 
     float *x;                /* [n_batch][n_embd] residual stream */
     float *xn;               /* [n_batch][n_embd] normed input of a block */
@@ -53,15 +73,45 @@ struct fwd {
     void *mm_scratch;        /* kern_matmul scratch (activation quantization) */
     size_t mm_scratch_bytes;
 
+    /* deepseek2 (MLA + MoE) scratch; NULL for dense models.  Dense buffers above are
+     * reused: q [n_batch][H * d_qk], att [n_batch][H * d_v], gate/up [n_batch][max FFN width],
+     * xo (also the MoE sum), scores [n_threads][16 heads][n_ctx]. */
+    float *qa;               /* [n_batch][r_q]: q-LoRA down-projection */
+    float *kva;              /* [n_batch][r_kv + d_r]: kv_a_proj_with_mqa output */
+    float *q_lat;            /* [n_batch][n_head][r_kv + d_r]: absorbed query, latent part then rope part */
+    float *o_lat;            /* [n_batch][n_head][r_kv]: attention output in latent space */
+    float *moe_x, *moe_y;    /* [n_batch][n_embd]: rows routed to one expert, and its output */
+    float *router;           /* [n_batch + 4][n_expert]: router logits (+ routing scratch) */
+    int32_t *exp_ids;        /* [n_batch][n_expert_used]: chosen experts */
+    float *exp_w;            /* [n_batch][n_expert_used]: their weights */
+    int32_t *exp_list;       /* [n_batch * n_expert_used]: (token * k + slot), grouped by expert */
+    int32_t *exp_off;        /* [2][n_expert + 1]: start of each expert's run in exp_list; fill cursors */
+    void *head_buf;          /* [n_threads][head_buf_bytes]: per-thread rows of the per-head products */
+    size_t head_buf_bytes;
+    float *exp_out;          /* [DS_SMALL_T * (n_expert_used + 1)][n_embd]: expert outputs of a small pass */
+    void *exp_buf;           /* [n_threads][exp_buf_bytes]: one expert's rows, hidden and quantized activations */
+    size_t exp_buf_bytes;
+    int64_t exp_buf_ff;      /* widest expert MLP (routed or shared) */
+    uint64_t bytes_read;     /* deepseek2: matrix bytes read by all passes so far (each once per pass) */
+    struct fwd_trace *trace; /* borrowed, optional */
+
     size_t kv_bytes;         /* bytes of the KV cache */
     size_t scratch_bytes;    /* bytes of all other buffers */
 };
 
 /* Allocates the cache (n_seq slots of n_ctx) and scratch.  Free with fwd_free. */
 int fwd_init(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batch, int32_t n_seq, char *err);
+/* The same with the cache element type: DT_F32 (fwd_init), or DT_BF16 for
+ * deepseek2 models (half the memory; latents and rope keys rounded to bf16,
+ * which moves logits by ~1e-2, see docs/DEEPSEEK.md).  DC_EUNSUPPORTED
+ * otherwise. */
+int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_batch, int32_t n_seq, int kv_type,
+                char *err);
 void fwd_free(struct fwd *f); /* safe on a zeroed struct */
 
-/* KV cache bytes per token of context for this model (all layers, K and V). */
+/* KV cache bytes per token of context for this model with fwd_init's f32
+ * cache (all layers; K and V for dense models, latent + rope key for
+ * deepseek2).  A bf16 deepseek2 cache takes half. */
 size_t fwd_kv_bytes_per_token(const struct model *m);
 
 /* One pass over toks[0..n) (n <= n_batch).  logits receives n_out rows of

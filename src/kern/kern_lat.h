@@ -1,0 +1,49 @@
+/*
+ * kern_lat.h - the two inner loops of attention over a latent KV cache
+ * (absorbed MLA, spec/MODEL.md 1.4), where every head of a token attends over
+ * the same cache rows:
+ *
+ *   scores:  s[h][j] = scale * (q_h . row_j)            h < nh, j < P, rows W wide
+ *   values:  o[h][c] = sum_j p[h][j] * row_j[c]         c < R (the latent part)
+ *
+ * Both are register-blocked over several heads so a cache row is loaded once
+ * for 4 heads.  The cache rows are f32 or bf16 (the *_bf16 entries).  kern_lat_*_ref are plain C (the spec, double accumulation);
+ * AVX2 and AVX-512 variants live in kern_lat_avx2.c / kern_lat_avx512.c with
+ * their own -m flags.  The variant follows the active kernel table's ISA
+ * level (DEEPC_KERNELS), like kern_fp8.
+ */
+#ifndef DC_KERN_LAT_H
+#define DC_KERN_LAT_H
+
+#include <stdint.h>
+
+/* s[h * lds + j] = scale * sum_{i < W} q[h * ldq + i] * rows[j * ldr + i] */
+typedef void (*kern_lat_scores_fn)(const float *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
+                                   int64_t nh, int64_t W, float scale, float *s, int64_t lds);
+/* o[h * ldo + c] = sum_{j < P} p[h * ldp + j] * rows[j * ldr + c] for c < R (overwrites o) */
+typedef void (*kern_lat_values_fn)(const float *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
+                                   int64_t nh, int64_t R, float *o, int64_t ldo);
+
+/* The same over a cache of bf16 rows (upper halves of f32: widened exactly). */
+typedef void (*kern_lat_scores_bf16_fn)(const uint16_t *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
+                                        int64_t nh, int64_t W, float scale, float *s, int64_t lds);
+typedef void (*kern_lat_values_bf16_fn)(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
+                                        int64_t nh, int64_t R, float *o, int64_t ldo);
+
+struct kern_lat_ops {
+    const char *name;
+    kern_lat_scores_fn scores;
+    kern_lat_values_fn values;
+    kern_lat_scores_bf16_fn scores_bf16;
+    kern_lat_values_bf16_fn values_bf16;
+};
+
+extern const struct kern_lat_ops kern_lat_ref;
+/* Only when kern_cpu_has(KERN_ISA_AVX2) / kern_cpu_has(KERN_ISA_AVX512). */
+extern const struct kern_lat_ops kern_lat_avx2;
+extern const struct kern_lat_ops kern_lat_avx512;
+
+/* The variant matching the active kernel table. */
+const struct kern_lat_ops *kern_lat_active(void);
+
+#endif

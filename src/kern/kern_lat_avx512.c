@@ -1,0 +1,124 @@
+/*
+ * kern_lat_avx512.c - latent-attention inner loops for AVX-512 (F, BW;
+ * Skylake-SP and later, Zen 4).  Compiled with its own -m flags; used only
+ * when kern_cpu_has(KERN_ISA_AVX512).  See kern_lat.h for the math.
+ *
+ * scores: per cache row, 4 heads at a time: one row load feeds 4 FMAs.
+ * values: a 64-float column strip of 4 heads' outputs (16 accumulators) stays
+ * in registers while all P rows stream through; per row 4 loads and 16 FMAs.
+ * Rows are f32 or bf16 (BF = 1: 16 bf16 widened to f32 by a shift).
+ */
+#include <immintrin.h>
+
+#include "kern_lat.h"
+
+static inline __mmask16 lat_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
+
+/* 16 row elements from element i of a row, masked. */
+static inline __attribute__((always_inline)) __m512 lat_ld(const void *row, int64_t i, __mmask16 m, const int BF) {
+    if (BF) {
+        __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    return _mm512_maskz_loadu_ps(m, (const float *)row + i);
+}
+
+static inline const void *lat_row(const void *rows, int64_t j, int64_t ldr, const int BF) {
+    return BF ? (const void *)((const uint16_t *)rows + j * ldr) : (const void *)((const float *)rows + j * ldr);
+}
+
+static inline __attribute__((always_inline)) void scores_nh(const void *row, const float *q, int64_t ldq, int64_t W,
+                                                            float scale, float *s, int64_t lds, const int NH,
+                                                            const int BF) {
+    __m512 acc[4];
+    for (int k = 0; k < NH; k++) acc[k] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < W; i += 16) {
+        const __mmask16 m = lat_mask(W - i);
+        const __m512 r = lat_ld(row, i, m, BF);
+        for (int k = 0; k < NH; k++) acc[k] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + k * ldq + i), r, acc[k]);
+    }
+    for (int k = 0; k < NH; k++) s[k * lds] = _mm512_reduce_add_ps(acc[k]) * scale;
+}
+
+static inline __attribute__((always_inline)) void scores_all(const void *rows, int64_t ldr, int64_t P,
+                                                             const float *q, int64_t ldq, int64_t nh, int64_t W,
+                                                             float scale, float *s, int64_t lds, const int BF) {
+    for (int64_t j = 0; j < P; j++) {
+        const void *row = lat_row(rows, j, ldr, BF);
+        int64_t h = 0;
+        for (; h + 4 <= nh; h += 4) scores_nh(row, q + h * ldq, ldq, W, scale, s + h * lds + j, lds, 4, BF);
+        for (; h < nh; h++) scores_nh(row, q + h * ldq, ldq, W, scale, s + h * lds + j, lds, 1, BF);
+    }
+}
+
+/* o[k][c0 .. c0 + 16*CW) for NH heads; m masks the last vector of the strip. */
+static inline __attribute__((always_inline)) void values_strip(const void *rows, int64_t ldr, int64_t P,
+                                                               const float *p, int64_t ldp, float *o, int64_t ldo,
+                                                               int64_t c0, __mmask16 m, const int NH, const int CW,
+                                                               const int BF) {
+    __m512 acc[4][4];
+    for (int k = 0; k < NH; k++)
+        for (int v = 0; v < CW; v++) acc[k][v] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < P; j++) {
+        const void *row = lat_row(rows, j, ldr, BF);
+        __m512 r[4];
+        for (int v = 0; v < CW; v++) r[v] = lat_ld(row, c0 + 16 * v, v == CW - 1 ? m : (__mmask16)0xffff, BF);
+        for (int k = 0; k < NH; k++) {
+            const __m512 pk = _mm512_set1_ps(p[k * ldp + j]);
+            for (int v = 0; v < CW; v++) acc[k][v] = _mm512_fmadd_ps(pk, r[v], acc[k][v]);
+        }
+    }
+    for (int k = 0; k < NH; k++)
+        for (int v = 0; v < CW; v++)
+            _mm512_mask_storeu_ps(o + k * ldo + c0 + 16 * v, v == CW - 1 ? m : (__mmask16)0xffff, acc[k][v]);
+}
+
+#define LAT_STRIP(NH, CW, M)                                                                                    \
+    values_strip(rows, ldr, P, p + h * ldp, ldp, o + h * ldo, ldo, c, M, NH, CW, BF)
+
+static inline __attribute__((always_inline)) void values_all(const void *rows, int64_t ldr, int64_t P,
+                                                             const float *p, int64_t ldp, int64_t nh, int64_t R,
+                                                             float *o, int64_t ldo, const int BF) {
+    for (int64_t h = 0; h < nh; h += 4) {
+        const int64_t n = nh - h;
+        int64_t c = 0;
+        for (; c + 64 <= R; c += 64) {
+            if (n >= 4) LAT_STRIP(4, 4, 0xffff);
+            else if (n == 3) LAT_STRIP(3, 4, 0xffff);
+            else if (n == 2) LAT_STRIP(2, 4, 0xffff);
+            else LAT_STRIP(1, 4, 0xffff);
+        }
+        for (; c < R; c += 16) {
+            const __mmask16 m = lat_mask(R - c);
+            if (n >= 4) LAT_STRIP(4, 1, m);
+            else if (n == 3) LAT_STRIP(3, 1, m);
+            else if (n == 2) LAT_STRIP(2, 1, m);
+            else LAT_STRIP(1, 1, m);
+        }
+    }
+}
+
+#undef LAT_STRIP
+
+static void lat_scores_avx512(const float *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq, int64_t nh,
+                              int64_t W, float scale, float *s, int64_t lds) {
+    scores_all(rows, ldr, P, q, ldq, nh, W, scale, s, lds, 0);
+}
+
+static void lat_values_avx512(const float *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp, int64_t nh,
+                              int64_t R, float *o, int64_t ldo) {
+    values_all(rows, ldr, P, p, ldp, nh, R, o, ldo, 0);
+}
+
+static void lat_scores_bf16_avx512(const uint16_t *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
+                                   int64_t nh, int64_t W, float scale, float *s, int64_t lds) {
+    scores_all(rows, ldr, P, q, ldq, nh, W, scale, s, lds, 1);
+}
+
+static void lat_values_bf16_avx512(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
+                                   int64_t nh, int64_t R, float *o, int64_t ldo) {
+    values_all(rows, ldr, P, p, ldp, nh, R, o, ldo, 1);
+}
+
+const struct kern_lat_ops kern_lat_avx512 = {"avx512", lat_scores_avx512, lat_values_avx512, lat_scores_bf16_avx512,
+                                             lat_values_bf16_avx512};

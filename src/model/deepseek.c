@@ -1,0 +1,459 @@
+/*
+ * deepseek.c - the DeepSeek-V2/V3 forward pass: Multi-head Latent Attention
+ * in its absorbed form over a latent KV cache, and DeepSeekMoE
+ * (spec/MODEL.md 0.1, 1, 2, 3).  Reads top to bottom: small helpers, the
+ * single-thread and per-head products, the router, MLA, the feed-forward
+ * (dense MLP, MoE experts split two ways), then the pass.
+ *
+ * Dimension legend: T tokens in the pass, D n_embd, H heads, d_n / d_r / d_v
+ * the nope / rope / value head widths, d_qk = d_n + d_r, r_q q_lora_rank,
+ * r_kv kv_lora_rank, W = r_kv + d_r (one cache row), E routed experts, k used
+ * per token, F_e expert width, S shared experts, P positions attended.
+ *
+ * Per layer, as HF modeling_deepseek_v3.py / _v2.py compute it:
+ *   q       = q_b_proj(rms_q(q_a_proj(x)))  or  q_proj(x)         [T, H, d_qk]
+ *   c, kpe  = split(kv_a_proj_with_mqa(x)); c = rms_kv(c)         [T, r_kv], [T, d_r]
+ *   q_pe, kpe rotated (adjacent pairs, YaRN frequencies)
+ *   s[h,t]  = (q_nope[h] . (W_UK[h] c_t) + q_pe[h] . kpe_t) * scale
+ *   o[h]    = W_UV[h] sum_t softmax(s)[h,t] c_t;  out = o_proj(o)
+ *   ffn     = dense SwiGLU, or sum_j w_j E_j(x) + shared(x)
+ * Keys and values are never expanded per head: q_nope is folded into latent
+ * space, q_lat[h] = W_UK[h]^T q_nope[h], so every head scores the same W-wide
+ * cache rows [c | kpe] with the query [q_lat | q_pe] (MQA over the latent),
+ * and the value is the latent itself, up-projected after the weighted sum.
+ * This is the DeepSeek reference's "absorb" mode and llama.cpp's MLA graph;
+ * prefill uses it too (docs/DEEPSEEK.md says why).
+ */
+#include "deepseek.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "kern.h"
+#include "kern_fp8.h"
+#include "kern_lat.h"
+#include "model.h"
+#include "rope.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Element offset of (layer, slot, position) in the cache: [n_layer][n_seq][n_ctx][W]. */
+static inline size_t ds_cache_off(const struct fwd *f, int64_t layer, int32_t seq, int64_t pos) {
+    return (((size_t)layer * (size_t)f->n_seq + (size_t)seq) * (size_t)f->n_ctx + (size_t)pos) * (size_t)f->kv_dim;
+}
+
+/* y = w * x / sqrt(mean(x^2) + eps) over n values (HF DeepseekV3RMSNorm in f32;
+ * the sum of squares in double). y may equal x. */
+static void rms_row(float *y, const float *x, const float *w, int64_t n, float eps) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
+    const float r = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++) y[i] = w[i] * (x[i] * r);
+}
+
+static void rms_rows(float *y, const float *x, const float *w, int64_t T, int64_t n, float eps) {
+    for (int64_t t = 0; t < T; t++) rms_row(y + t * n, x + t * n, w, n, eps);
+}
+
+static inline void axpy(float *restrict y, float a, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* silu(g) * u in place of g (HF ACT2FN["silu"]: g * sigmoid(g)). */
+static void swiglu(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+/* Every product goes through here so the pass can count the matrix bytes it
+ * reads (fwd.bytes_read; the tests compare it with the active-parameter
+ * formula, model.active_bytes - model.vector_bytes: 1-D norm weights and
+ * biases, about 1e-4 of the total, are not counted). */
+static void mm(struct fwd *f, const struct model_mat *w, const float *x, int64_t ldx, int64_t n, float *y,
+               int64_t ldy) {
+    model_matmul(w, x, ldx, n, y, ldy, f->mm_scratch);
+    f->bytes_read += model_mat_bytes(w);
+}
+
+static struct kern_fp8_mat fp8_view(const struct model_mat *w) {
+    struct kern_fp8_mat v = {w->data, w->scale, w->rows, w->cols, w->row0, w->scale_ld, w->blk_r, w->blk_c};
+    return v;
+}
+
+/* ------------------------------------------- single-thread products */
+
+/* y[t * ldy + r] = W x[t * ldx] for n rows, on the calling thread: the work
+ * of one per-head or per-expert work item.  Same kernels (the active table's
+ * vec_dot, or the FP8 rows kernel) and activation quantization as
+ * kern_matmul.  qbuf: model_mat_scratch(w, n) bytes for the quantized
+ * activation rows. */
+static void mm_single(const struct model_mat *w, const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy,
+                      void *qbuf) {
+    if (w->type == DT_F8_E4M3) {
+        struct kern_fp8_mat v = fp8_view(w);
+        kern_fp8_rows_active()(&v, x, ldx, n, y, ldy, 0, w->rows);
+        return;
+    }
+    const struct kern_ops *ops = kern_active();
+    const int at = kern_act_type(w->type);
+    const uint8_t *xq = (const uint8_t *)x;
+    size_t xs = (size_t)ldx * sizeof(float);
+    if (at != DT_F32) {
+        xs = ((size_t)dtype_row_bytes(at, w->cols) + 63) & ~(size_t)63;
+        for (int64_t t = 0; t < n; t++) ops->quantize[at](x + t * ldx, (uint8_t *)qbuf + (size_t)t * xs, w->cols);
+        xq = qbuf;
+    }
+    const kern_vec_dot_fn dot = ops->vec_dot[w->type];
+    const size_t wrb = (size_t)dtype_row_bytes(w->type, w->cols);
+    for (int64_t r = 0; r < w->rows; r++) {
+        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * wrb;
+        for (int64_t t = 0; t < n; t++) y[t * ldy + r] = dot(w->cols, wr, xq + (size_t)t * xs);
+    }
+}
+
+/* For every head h: y_h[t] = W_h x_h[t] with W_h = mats[h] [rows x cols],
+ * x_h[t] at x + h*xh + t*ldx, y_h[t] at y + h*yh + t*ldy.  One head per work
+ * item (the team is shared by heads, not by rows: each W_h is small). */
+static void heads_matmul(struct fwd *f, const struct model_mat *mats, int64_t H, const float *x, int64_t xh,
+                         int64_t ldx, int64_t T, float *y, int64_t yh, int64_t ldy) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
+    for (int64_t h = 0; h < H; h++)
+        mm_single(&mats[h], x + h * xh, ldx, T, y + h * yh, ldy,
+                  (uint8_t *)f->head_buf + (size_t)omp_get_thread_num() * f->head_buf_bytes);
+}
+
+/* For every head h: y_h[t] = W_h^T x_h[t] (W_h [rows x cols], x_h of `rows`
+ * values, y_h of `cols`): the unsplit kv_b layout stores W_UK[h] as [d_n x r_kv],
+ * so q_lat = W_UK^T q_nope is a sum of dequantized rows scaled by q_nope. */
+static void heads_tmatmul(struct fwd *f, const struct model_mat *mats, int64_t H, const float *x, int64_t xh,
+                          int64_t ldx, int64_t T, float *y, int64_t yh, int64_t ldy) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
+    for (int64_t h = 0; h < H; h++) {
+        const struct model_mat *w = &mats[h];
+        float *row = (float *)((uint8_t *)f->head_buf + (size_t)omp_get_thread_num() * f->head_buf_bytes);
+        for (int64_t t = 0; t < T; t++) memset(y + h * yh + t * ldy, 0, (size_t)w->cols * sizeof(float));
+        for (int64_t r = 0; r < w->rows; r++) {
+            model_mat_get_row(w, r, row);
+            for (int64_t t = 0; t < T; t++) axpy(y + h * yh + t * ldy, x[h * xh + t * ldx + r], row, w->cols);
+        }
+    }
+}
+
+/* ----------------------------------------------------------------- router */
+
+/* Index of the largest v[i] for i < n; ties go to the lower index. */
+static int64_t argmax_f(const float *v, int64_t n) {
+    int64_t b = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (v[i] > v[b]) b = i;
+    return b;
+}
+
+void ds_route(const struct hparams *hp, const float *z, const float *bias, float *s, int32_t *ids, float *w) {
+    const int64_t E = hp->n_expert, K = hp->n_expert_used;
+    float *u = s + E, *gs = s + 2 * E, *kept = s + 3 * E;
+    /* 1. scores, f32 (HF: softmax over all experts, or per-expert sigmoid) */
+    if (hp->expert_gating == HP_GATING_SOFTMAX) {
+        float mx = z[argmax_f(z, E)], sum = 0.0f;
+        for (int64_t e = 0; e < E; e++) sum += s[e] = expf(z[e] - mx);
+        for (int64_t e = 0; e < E; e++) s[e] /= sum;
+    } else {
+        for (int64_t e = 0; e < E; e++) s[e] = 1.0f / (1.0f + expf(-z[e]));
+    }
+    /* 2. selection scores: the correction bias only chooses (pitfall 6) */
+    for (int64_t e = 0; e < E; e++) u[e] = bias ? s[e] + bias[e] : s[e];
+    /* 3. keep the n_group_used best groups of E / n_group contiguous experts:
+     *    group score = max (V2) or sum of the two largest (V3); others -inf */
+    if (hp->group_rule != HP_GROUP_NONE && hp->n_group > 1 && hp->n_group_used < hp->n_group) {
+        const int64_t G = hp->n_group, gsz = E / G;
+        for (int64_t g = 0; g < G; g++) {
+            const float *ug = u + g * gsz;
+            int64_t a = argmax_f(ug, gsz);
+            if (hp->group_rule == HP_GROUP_MAX) {
+                gs[g] = ug[a];
+            } else {
+                int64_t b = a == 0 ? 1 : 0;
+                for (int64_t i = 0; i < gsz; i++)
+                    if (i != a && ug[i] > ug[b]) b = i;
+                gs[g] = ug[a] + ug[b];
+            }
+        }
+        for (int64_t g = 0; g < G; g++) kept[g] = 0.0f;
+        for (int64_t j = 0; j < hp->n_group_used; j++) {
+            int64_t g = argmax_f(gs, G);
+            kept[g] = 1.0f;
+            gs[g] = -INFINITY;
+        }
+        for (int64_t g = 0; g < G; g++)
+            if (kept[g] == 0.0f)
+                for (int64_t i = 0; i < gsz; i++) u[g * gsz + i] = -INFINITY;
+    }
+    /* 4. top-k of the selection scores (k <= unmasked experts, checked at load) */
+    for (int64_t j = 0; j < K; j++) {
+        int64_t b = argmax_f(u, E);
+        ids[j] = (int32_t)b;
+        u[b] = -INFINITY;
+    }
+    for (int64_t j = 1; j < K; j++) /* ascending ids: a canonical order for traces */
+        for (int64_t i = j; i > 0 && ids[i - 1] > ids[i]; i--) {
+            int32_t tmp = ids[i];
+            ids[i] = ids[i - 1];
+            ids[i - 1] = tmp;
+        }
+    /* 5. weights from the unbiased scores, optionally renormalised, then scaled */
+    float sum = 0.0f;
+    for (int64_t j = 0; j < K; j++) sum += w[j] = s[ids[j]];
+    if (hp->expert_weights_norm)
+        for (int64_t j = 0; j < K; j++) w[j] /= sum + 1e-20f; /* HF: denominator + 1e-20 */
+    for (int64_t j = 0; j < K; j++) w[j] *= hp->expert_weights_scale;
+}
+
+/* -------------------------------------------------------------------- MLA */
+
+/* Causal attention over the latent cache for the batch's tokens, each over
+ * its own slot's positions 0..pos (this pass's rows already written).
+ * Work item = (token, block of up to DS_ATT_HEADS heads): the block's scores
+ * come from one sweep over the cache rows (kern_lat: each W-wide row loaded
+ * once per 4 heads), then one more sweep accumulates
+ * o_lat[h] = sum_t p[h,t] c_t - the cache is read a few times per block
+ * instead of twice per head. */
+static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T) {
+    const struct hparams *hp = &f->m->hp;
+    const int64_t H = hp->n_head, R = hp->kv_lora_rank, W = f->kv_dim, n_ctx = f->n_ctx;
+    const float scale = hp->attn_scale;
+    const int nth = omp_get_max_threads();
+    const int64_t want_blocks = (nth + T - 1) / T; /* per token, so that every thread has work */
+    int64_t hb = (H + want_blocks - 1) / want_blocks;
+    if (hb > DS_ATT_HEADS) hb = DS_ATT_HEADS;
+    if (hb < 1) hb = 1;
+    const int64_t nblk = (H + hb - 1) / hb;
+    const struct kern_lat_ops *lat = kern_lat_active();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
+    for (int64_t it = 0; it < T * nblk; it++) {
+        const int64_t t = it / nblk, h0 = (it % nblk) * hb, h1 = h0 + hb < H ? h0 + hb : H;
+        float *sc = f->scores + (size_t)omp_get_thread_num() * DS_ATT_HEADS * (size_t)n_ctx;
+        const size_t co = ds_cache_off(f, layer, toks[t].seq, 0);
+        const float *qt = f->q_lat + (size_t)t * (size_t)(H * W);
+        const int64_t P = toks[t].pos + 1;
+        if (f->kv_bf16) lat->scores_bf16(f->kv_bf16 + co, W, P, qt + h0 * W, W, h1 - h0, W, scale, sc, n_ctx);
+        else lat->scores(f->k_cache + co, W, P, qt + h0 * W, W, h1 - h0, W, scale, sc, n_ctx);
+        for (int64_t h = h0; h < h1; h++) { /* softmax in f32 */
+            float *sh = sc + (h - h0) * n_ctx, mx = sh[argmax_f(sh, P)], sum = 0.0f;
+            for (int64_t j = 0; j < P; j++) sum += sh[j] = expf(sh[j] - mx);
+            const float inv = 1.0f / sum;
+            for (int64_t j = 0; j < P; j++) sh[j] *= inv;
+        }
+        float *ot = f->o_lat + (size_t)t * (size_t)(H * R) + h0 * R;
+        if (f->kv_bf16) lat->values_bf16(f->kv_bf16 + co, W, P, sc, n_ctx, h1 - h0, R, ot, R);
+        else lat->values(f->k_cache + co, W, P, sc, n_ctx, h1 - h0, R, ot, R);
+    }
+}
+
+/* Attention block of layer l on the normed input f->xn; adds its output to x. */
+static void mla(struct fwd *f, const struct model_layer *L, int64_t l, const struct fwd_tok *toks, int64_t T) {
+    const struct model *m = f->m;
+    const struct hparams *hp = &m->hp;
+    const int64_t D = hp->n_embd, H = hp->n_head, dqk = hp->head_dim, dn = hp->qk_nope_dim, dr = hp->rope_dim,
+                  dv = hp->v_head_dim, R = hp->kv_lora_rank, W = f->kv_dim, QW = H * dqk;
+    /* queries [T][H][d_qk] */
+    if (hp->q_lora_rank > 0) {
+        mm(f, &L->wq_a, f->xn, D, T, f->qa, hp->q_lora_rank);
+        rms_rows(f->qa, f->qa, L->q_a_norm, T, hp->q_lora_rank, hp->rms_eps_latent);
+        mm(f, &L->wq_b, f->qa, hp->q_lora_rank, T, f->q, QW);
+    } else {
+        mm(f, &L->wq, f->xn, D, T, f->q, QW);
+    }
+    /* latent and shared rope key -> the cache row [c | k_pe] of each token;
+     * the rope half of each query head -> the tail of its absorbed query */
+    mm(f, &L->wkv_a, f->xn, D, T, f->kva, W);
+    for (int64_t t = 0; t < T; t++) {
+        float *kv = f->kva + t * W; /* -> [c | k_pe] in place, then into the cache */
+        rms_row(kv, kv, L->kv_a_norm, R, hp->rms_eps_latent);
+        rope_apply(&m->rope, kv + R, toks[t].pos);
+        const size_t o = ds_cache_off(f, l, toks[t].seq, toks[t].pos);
+        if (f->kv_bf16)
+            for (int64_t i = 0; i < W; i++) f->kv_bf16[o + (size_t)i] = f32_to_bf16(kv[i]);
+        else
+            memcpy(f->k_cache + o, kv, (size_t)W * sizeof(float));
+        for (int64_t h = 0; h < H; h++) {
+            float *qh = f->q + t * QW + h * dqk;
+            rope_apply(&m->rope, qh + dn, toks[t].pos);
+            memcpy(f->q_lat + (t * H + h) * W + R, qh + dn, (size_t)dr * sizeof(float));
+        }
+    }
+    /* absorb: q_lat[h] = W_UK[h]^T q_nope[h] */
+    if (L->wk_b) {
+        heads_matmul(f, L->wk_b, H, f->q, dqk, QW, T, f->q_lat, W, H * W);
+        for (int64_t h = 0; h < H; h++) f->bytes_read += model_mat_bytes(&L->wk_b[h]);
+    } else {
+        heads_tmatmul(f, L->wk_bt, H, f->q, dqk, QW, T, f->q_lat, W, H * W);
+        f->bytes_read += model_mat_bytes(&L->wkv_b); /* W_UK and W_UV together */
+    }
+    mla_attention(f, l, toks, T);
+    /* values: o[h] = W_UV[h] o_lat[h], then o_proj */
+    heads_matmul(f, L->wv_b, H, f->o_lat, R, H * R, T, f->att, dv, H * dv);
+    if (L->wk_b)
+        for (int64_t h = 0; h < H; h++) f->bytes_read += model_mat_bytes(&L->wv_b[h]);
+    mm(f, &L->wo, f->att, H * dv, T, f->xo, D);
+    for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xo[i];
+}
+
+/* -------------------------------------------------------------------- FFN */
+
+/* SwiGLU MLP of the normed rows x [n][D] through (gate, up, down) into y [n][D]. */
+static void mlp(struct fwd *f, const struct model_mat *g, const struct model_mat *u, const struct model_mat *d,
+                const float *x, int64_t n, float *y) {
+    const int64_t D = f->m->hp.n_embd, F = g->rows;
+    mm(f, g, x, D, n, f->gate, F);
+    mm(f, u, x, D, n, f->up, F);
+    swiglu(f->gate, f->up, n * F);
+    mm(f, d, f->gate, F, n, y, D);
+}
+
+/* Runs every chosen expert over its tokens (f->exp_off / exp_list, grouped
+ * by a counting sort in moe()), the whole team on each expert in turn
+ * (rows split across threads): for batches, where an expert has many tokens.
+ * Weighted outputs in expert order, then the shared experts, summed in xo. */
+static void moe_experts_rows(struct fwd *f, const struct model_layer *L, int64_t T) {
+    const struct hparams *hp = &f->m->hp;
+    const int64_t D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used;
+    const int32_t *off = f->exp_off;
+    memset(f->xo, 0, (size_t)(T * D) * sizeof(float));
+    for (int64_t e = 0; e < E; e++) {
+        const int64_t n = off[e + 1] - off[e];
+        if (n == 0) continue; /* never read */
+        const int32_t *lst = f->exp_list + off[e];
+        for (int64_t i = 0; i < n; i++) memcpy(f->moe_x + i * D, f->xn + (lst[i] / K) * D, (size_t)D * sizeof(float));
+        mlp(f, &L->exp_gate[e], &L->exp_up[e], &L->exp_down[e], f->moe_x, n, f->moe_y);
+        for (int64_t i = 0; i < n; i++) axpy(f->xo + (lst[i] / K) * D, f->exp_w[lst[i]], f->moe_y + i * D, D);
+    }
+    if (L->sh_gate.rows > 0) { /* shared experts: never gated */
+        mlp(f, &L->sh_gate, &L->sh_up, &L->sh_down, f->xn, T, f->moe_y);
+        for (int64_t i = 0; i < T * D; i++) f->xo[i] += f->moe_y[i];
+    }
+}
+
+/* The same for a few tokens (decode steps; T <= DS_SMALL_T): one work item
+ * per chosen expert (and one for the shared experts), each run whole by one
+ * thread, so a decode step has one parallel region for all its experts
+ * instead of three per expert.  Outputs go to f->exp_out in exp_list order
+ * and are summed afterwards in the order moe_experts_rows uses. */
+static void moe_experts_split(struct fwd *f, const struct model_layer *L, int64_t T) {
+    const struct hparams *hp = &f->m->hp;
+    const int64_t D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used;
+    const int32_t *off = f->exp_off;
+    int32_t *units = f->exp_off + E + 1; /* fill cursors are done with: reuse as the work list */
+    int64_t nu = 0;
+    if (L->sh_gate.rows > 0) units[nu++] = -1; /* the largest item first */
+    for (int64_t e = 0; e < E; e++)
+        if (off[e + 1] > off[e]) units[nu++] = (int32_t)e;
+    float *sh_out = f->exp_out + (size_t)(DS_SMALL_T * K * D);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
+    for (int64_t u = 0; u < nu; u++) {
+        const int32_t e = units[u];
+        const struct model_mat *g = e < 0 ? &L->sh_gate : &L->exp_gate[e], *up = e < 0 ? &L->sh_up : &L->exp_up[e],
+                               *dn = e < 0 ? &L->sh_down : &L->exp_down[e];
+        const int64_t n = e < 0 ? T : off[e + 1] - off[e], F = g->rows;
+        float *xb = (float *)((uint8_t *)f->exp_buf + (size_t)omp_get_thread_num() * f->exp_buf_bytes);
+        float *gb = xb + DS_SMALL_T * D, *ub = gb + DS_SMALL_T * f->exp_buf_ff;
+        void *qb = ub + DS_SMALL_T * f->exp_buf_ff;
+        const float *x = f->xn;
+        if (e >= 0) {
+            for (int64_t i = 0; i < n; i++)
+                memcpy(xb + i * D, f->xn + (f->exp_list[off[e] + i] / K) * D, (size_t)D * sizeof(float));
+            x = xb;
+        }
+        mm_single(g, x, D, n, gb, F, qb);
+        mm_single(up, x, D, n, ub, F, qb);
+        swiglu(gb, ub, n * F);
+        mm_single(dn, gb, F, n, e < 0 ? sh_out : f->exp_out + (size_t)off[e] * (size_t)D, D, qb);
+    }
+    memset(f->xo, 0, (size_t)(T * D) * sizeof(float));
+    for (int64_t e = 0; e < E; e++)
+        for (int64_t i = off[e]; i < off[e + 1]; i++) {
+            const int32_t li = f->exp_list[i];
+            axpy(f->xo + (li / K) * D, f->exp_w[li], f->exp_out + (size_t)i * (size_t)D, D);
+        }
+    for (int64_t u = 0; u < nu; u++) {
+        const int32_t e = units[u];
+        const struct model_mat *g = e < 0 ? &L->sh_gate : &L->exp_gate[e], *up = e < 0 ? &L->sh_up : &L->exp_up[e],
+                               *dn = e < 0 ? &L->sh_down : &L->exp_down[e];
+        f->bytes_read += model_mat_bytes(g) + model_mat_bytes(up) + model_mat_bytes(dn);
+    }
+    if (L->sh_gate.rows > 0)
+        for (int64_t i = 0; i < T * D; i++) f->xo[i] += sh_out[i];
+}
+
+/* MoE block of layer l on f->xn (HF DeepseekV3MoE.forward): route every
+ * token, group the (token, slot) pairs by expert, and run each expert that
+ * at least one token chose once over all its tokens - its weights are read
+ * once per pass, unchosen experts never; weighted outputs summed, plus the
+ * shared experts; added to x. */
+static void moe(struct fwd *f, const struct model_layer *L, int64_t l, int64_t T) {
+    const struct hparams *hp = &f->m->hp;
+    const int64_t D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used;
+    mm(f, &L->gate_inp, f->xn, D, T, f->router, E);
+    float *rs = f->router + T * E;
+    for (int64_t t = 0; t < T; t++) ds_route(hp, f->router + t * E, L->exp_bias, rs, f->exp_ids + t * K, f->exp_w + t * K);
+    struct fwd_trace *tr = f->trace;
+    if (tr && tr->expert_ids)
+        for (int64_t t = 0; t < T && tr->n + t < tr->cap; t++) {
+            size_t o = ((size_t)l * (size_t)tr->cap + (size_t)(tr->n + t)) * (size_t)K;
+            memcpy(tr->expert_ids + o, f->exp_ids + t * K, (size_t)K * sizeof(int32_t));
+            if (tr->expert_w) memcpy(tr->expert_w + o, f->exp_w + t * K, (size_t)K * sizeof(float));
+        }
+    /* group (token, slot) pairs by expert: counting sort */
+    int32_t *off = f->exp_off, *cur = f->exp_off + E + 1;
+    memset(off, 0, (size_t)(E + 1) * sizeof(int32_t));
+    for (int64_t i = 0; i < T * K; i++) off[f->exp_ids[i] + 1]++;
+    for (int64_t e = 0; e < E; e++) off[e + 1] += off[e];
+    memcpy(cur, off, (size_t)(E + 1) * sizeof(int32_t));
+    for (int64_t i = 0; i < T * K; i++) f->exp_list[cur[f->exp_ids[i]]++] = (int32_t)i;
+    if (T <= DS_SMALL_T) moe_experts_split(f, L, T);
+    else moe_experts_rows(f, L, T);
+    for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xo[i];
+}
+
+/* ------------------------------------------------------------------- pass */
+
+void ds_forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, float *logits) {
+    const struct model *m = f->m;
+    const struct hparams *hp = &m->hp;
+    const int64_t D = hp->n_embd;
+
+    for (int64_t t = 0; t < T; t++) model_mat_get_row(&m->tok_embd, toks[t].id, f->x + t * D);
+    f->bytes_read += (uint64_t)T * (model_mat_bytes(&m->tok_embd) / (uint64_t)hp->n_vocab);
+
+    for (int64_t l = 0; l < hp->n_layer; l++) {
+        const struct model_layer *L = &m->layers[l];
+        rms_rows(f->xn, f->x, L->attn_norm, T, D, hp->rms_eps);
+        mla(f, L, l, toks, T);
+        rms_rows(f->xn, f->x, L->ffn_norm, T, D, hp->rms_eps);
+        if (L->is_moe) {
+            moe(f, L, l, T);
+        } else {
+            mlp(f, &L->w_gate, &L->w_up, &L->w_down, f->xn, T, f->xo);
+            for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xo[i];
+        }
+        struct fwd_trace *tr = f->trace;
+        if (tr && tr->hidden)
+            for (int64_t t = 0; t < T && tr->n + t < tr->cap; t++)
+                memcpy(tr->hidden + ((size_t)l * (size_t)tr->cap + (size_t)(tr->n + t)) * (size_t)D, f->x + t * D,
+                       (size_t)D * sizeof(float));
+    }
+    if (f->trace) f->trace->n += T;
+
+    /* rows that want logits, in output-row order: final norm, head */
+    int64_t n_out = 0;
+    for (int64_t t = 0; t < T; t++)
+        if (toks[t].out >= 0) {
+            memcpy(f->xo + (size_t)toks[t].out * (size_t)D, f->x + t * D, (size_t)D * sizeof(float));
+            n_out++;
+        }
+    if (n_out) {
+        rms_rows(f->xn, f->xo, m->output_norm, n_out, D, hp->rms_eps);
+        mm(f, &m->output, f->xn, D, n_out, logits, hp->n_vocab);
+    }
+    for (int64_t t = 0; t < T; t++) f->n_past[toks[t].seq] = toks[t].pos + 1;
+}

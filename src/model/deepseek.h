@@ -1,0 +1,33 @@
+/*
+ * deepseek.h - the deepseek2 forward pass (DeepSeek-V2/V2-Lite/V3/R1: MLA with
+ * the absorbed latent cache, DeepSeekMoE), called by forward.c for models
+ * with hp.arch == HP_ARCH_DEEPSEEK2.  Internal to src/model; the buffers it
+ * uses are the deepseek2 part of struct fwd (forward.h), allocated by fwd_init.
+ */
+#ifndef DC_DEEPSEEK_H
+#define DC_DEEPSEEK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forward.h"
+#include "hparams.h"
+
+/* Heads one attention work item handles (the score rows it keeps: this many
+ * x n_ctx floats per thread in fwd.scores). */
+#define DS_ATT_HEADS 16
+
+/* Passes of at most this many tokens (decode steps) run each chosen expert
+ * whole on one thread (one work item per expert); larger passes split every
+ * expert's rows across the team. */
+#define DS_SMALL_T 8
+
+/* One pass over T validated tokens (see fwd_eval_batch); logits as there. */
+void ds_forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, float *logits);
+
+/* Routing of one token (spec 3.3): router logits z[E] (and the correction
+ * bias, or NULL) -> the k chosen experts in ascending id order and their
+ * weights.  s: scratch of 4 * E floats.  Exposed for tests. */
+void ds_route(const struct hparams *hp, const float *z, const float *bias, float *s, int32_t *ids, float *w);
+
+#endif
