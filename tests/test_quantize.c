@@ -10,7 +10,16 @@
  * present with the same value.  Then the real SmolLM2 Q4_1 file is
  * re-quantized to Q8_0 / Q4_0 / Q4_K_M and each result must load and still
  * rank " Paris" among its top 3 next tokens after "The capital of France is".
+ *
+ * deepseek2: tools/make_deepseek_fixtures.py wrote model-f32.gguf of each
+ * tiny DeepSeek model with the python `gguf` package in llama.cpp's MLA
+ * layout (attn_k_b / attn_v_b, stacked experts) from bf16-exact weights, so
+ * converting the BF16 HF directory to F32 must give the same bytes and keys.
+ * The FP8 directory converted to F32 must reproduce the transformers logits
+ * of the FP8 weights (logits-fp8.bin) within 1e-4.
  */
+#include <json-c/json.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +115,90 @@ static void test_quantize_matches_python_writer(void) {
             "failed run left a file");
 }
 
+static void test_quantize_deepseek_hf(void) {
+    const char *models[] = {"v2_greedy", "v3"};
+    char src[512], ref[512], out[512], label[128], err[DC_ERR_LEN], warn[DC_ERR_LEN];
+    for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+        snprintf(src, sizeof(src), "%s/deepseek/%s/hf", t_data_dir(), models[i]);
+        snprintf(ref, sizeof(ref), "%s/deepseek/%s/model-f32.gguf", t_data_dir(), models[i]);
+        snprintf(out, sizeof(out), "/tmp/deepc-test-ds-%d-f32.gguf", (int)getpid());
+        int rc = quant_run(src, out, "F32", 0, warn, err);
+        T_CHECK(rc == 0, "quantize %s: %s", src, err);
+        /* the fixtures have no tokenizer.json: converted with a warning */
+        T_CHECK(rc != 0 || strstr(warn, "tokenizer") != NULL, "%s: no tokenizer warning", src);
+        snprintf(label, sizeof(label), "%s hf->F32", models[i]);
+        if (!rc) compare_files(out, ref, label);
+        unlink(out);
+    }
+}
+
+/* The FP8 checkpoint (F8_E4M3 + 128x128 weight_scale_inv) converted to F32
+ * runs like the transformers model on the dequantized FP8 weights. */
+static void test_quantize_deepseek_fp8(void) {
+    char src[512], path[512], out[512], err[DC_ERR_LEN], warn[DC_ERR_LEN];
+    snprintf(src, sizeof(src), "%s/deepseek/v3/hf-fp8", t_data_dir());
+    snprintf(out, sizeof(out), "/tmp/deepc-test-ds-%d-fp8.gguf", (int)getpid());
+    int rc = quant_run(src, out, "F32", 0, warn, err);
+    T_CHECK(rc == 0, "quantize %s: %s", src, err);
+    if (rc) return;
+    snprintf(path, sizeof(path), "%s/deepseek/manifest.json", t_data_dir());
+    struct json_object *man = json_object_from_file(path), *models = NULL, *mo = NULL, *v;
+    if (man && json_object_object_get_ex(man, "models", &models))
+        for (size_t i = 0; i < json_object_array_length(models); i++) {
+            struct json_object *c = json_object_array_get_idx(models, i);
+            if (json_object_object_get_ex(c, "name", &v) && !strcmp(json_object_get_string(v), "v3")) mo = c;
+        }
+    struct json_object *seqs = NULL, *logits = NULL, *lf = NULL;
+    T_CHECK(mo && json_object_object_get_ex(mo, "sequences", &seqs) &&
+                json_object_object_get_ex(mo, "logits", &logits) && json_object_object_get_ex(logits, "hf_fp8", &lf),
+            "manifest: no v3 sequences / hf_fp8 logits");
+    struct dc_model *m = NULL;
+    rc = dc_model_load(&m, out, err);
+    T_CHECK(rc == 0, "load %s: %s", out, err);
+    FILE *f = NULL;
+    if (lf) {
+        snprintf(path, sizeof(path), "%s/deepseek/%s", t_data_dir(), json_object_get_string(lf));
+        f = fopen(path, "rb");
+        T_CHECK(f != NULL, "cannot open %s", path);
+    }
+    if (!rc && f && seqs) {
+        struct dc_model_info mi;
+        dc_model_get_info(m, &mi);
+        const int64_t V = mi.n_vocab;
+        double max_abs = 0;
+        int64_t rows = 0;
+        for (size_t s = 0; s < json_object_array_length(seqs); s++) {
+            struct json_object *sq = json_object_array_get_idx(seqs, s);
+            const int64_t n = (int64_t)json_object_array_length(sq);
+            int32_t *ids = malloc((size_t)n * sizeof(int32_t));
+            float *got = malloc((size_t)(n * V) * sizeof(float)), *want = malloc((size_t)(n * V) * sizeof(float));
+            struct dc_session *ss = NULL;
+            int ok = ids && got && want && fread(want, sizeof(float), (size_t)(n * V), f) == (size_t)(n * V);
+            T_CHECK(ok, "%s: short read", path);
+            for (int64_t j = 0; ok && j < n; j++)
+                ids[j] = json_object_get_int(json_object_array_get_idx(sq, (size_t)j));
+            if (ok) ok = dc_session_create(&ss, m, n, n, err) == 0 && dc_session_eval(ss, ids, n, got, err) == 0;
+            T_CHECK(ok, "eval: %s", err);
+            for (int64_t k = 0; ok && k < n * V; k++) {
+                double d = fabs((double)got[k] - (double)want[k]);
+                if (!(d <= max_abs)) max_abs = d; /* NaN fails */
+            }
+            rows += ok ? n : 0;
+            dc_session_free(ss);
+            free(ids);
+            free(got);
+            free(want);
+        }
+        printf("  v3 hf-fp8->F32: %lld rows of logits vs transformers (fp8 weights): max|diff| %.3g\n",
+               (long long)rows, max_abs);
+        T_CHECK(rows > 0 && max_abs <= 1e-4, "fp8->F32 logits: max abs diff %g", max_abs);
+    }
+    if (f) fclose(f);
+    json_object_put(man);
+    dc_model_free(m);
+    unlink(out);
+}
+
 static void test_quantize_smollm2_still_answers(void) {
     const char *src = getenv("DEEPC_SMOLLM2") ? getenv("DEEPC_SMOLLM2") : ".deps/models/SmolLM2-135M-Instruct.Q4_1.gguf";
     const char *types[] = {"Q8_0", "Q4_0", "Q4_K_M"};
@@ -153,6 +246,8 @@ static void test_quantize_smollm2_still_answers(void) {
 int main(void) {
     T_BEGIN("quantize");
     T_RUN(test_quantize_matches_python_writer);
+    T_RUN(test_quantize_deepseek_hf);
+    T_RUN(test_quantize_deepseek_fp8);
     T_RUN(test_quantize_smollm2_still_answers);
     return T_END();
 }

@@ -6,7 +6,10 @@
  * Hugging Face checkpoint directory of a dense llama/qwen2 model (keys are
  * written the way llama.cpp's converter writes them: architecture keys from
  * config.json, tokenizer keys from tokenizer.json, llama q/k rows permuted to
- * the interleaved RoPE layout, rope_freqs for llama3 scaling).  TYPE is F32,
+ * the interleaved RoPE layout, rope_freqs for llama3 scaling) or of a
+ * deepseek2 model (DeepseekV2/V3, BF16 or FP8 with block scales: deepseek2.*
+ * keys and llama.cpp's MLA tensor layout, kv_b_proj split into attn_k_b /
+ * attn_v_b, experts stacked, MTP layers left out).  TYPE is F32,
  * F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K or the mixed preset Q4_K_M
  * (output.weight Q6_K; attn_v and ffn_down Q6_K in the first and last eighth
  * of the layers and every third layer between, as llama.cpp's Q4_K_M;
@@ -64,6 +67,13 @@ struct qtensor {
     int type;          /* target */
     int64_t permute_heads; /* > 0: llama q/k rows, heads of ne1 / n */
     const float *synth;    /* data computed here (rope_freqs), f32 */
+    /* Rows from bound weights (deepseek2 HF, FP8 included) instead of src:
+     * mats[n_mats], each giving mat_rows rows of the tensor, stacked in order
+     * (the slowest index of a 3-D tensor picks the matrix).  transpose: row i
+     * of slab j is column i of mats[j] (mats[j] is [ne0 x mat_rows]). */
+    const struct model_mat *mats;
+    int64_t n_mats, mat_rows;
+    int transpose;
 };
 
 /* Layers that get more bits in Q4_K_M (llama.cpp use_more_bits). */
@@ -285,6 +295,162 @@ static int write_arch_keys(struct gguf_writer *w, const struct hparams *hp, cons
     return rc ? DC_ENOMEM : DC_OK;
 }
 
+/* ---- deepseek2 from a Hugging Face directory ------------------------------ */
+
+/* mscale_all_dim exactly as config.json spells it (the converter writes
+ * 0.1 * it, computed in double and then rounded to f32; hparams keeps only a
+ * float).  0 when absent. */
+static double ds_mscale_all_dim(const struct model *m) {
+    const char *cfg = st_config_json(m->st);
+    struct json_object *root = cfg ? json_tokener_parse(cfg) : NULL, *rs, *v;
+    double r = (double)m->hp.yarn_mscale_all_dim;
+    if (root && (json_object_object_get_ex(root, "rope_scaling", &rs) ||
+                 json_object_object_get_ex(root, "rope_parameters", &rs)) &&
+        json_object_is_type(rs, json_type_object) && json_object_object_get_ex(rs, "mscale_all_dim", &v) &&
+        (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+        r = json_object_get_double(v);
+    json_object_put(root);
+    return r;
+}
+
+/* deepseek2.* keys as llama.cpp's converter writes them for the MLA layout:
+ * one KV "head" holding the latent, key_length = r_kv + d_r, value_length =
+ * r_kv, the per-head sizes in key_length_mla / value_length_mla. */
+static int write_ds_keys(struct gguf_writer *w, const struct model *m, const char *name) {
+    const struct hparams *hp = &m->hp;
+    char k[128];
+    int rc = 0;
+#define KEY(s) (snprintf(k, sizeof(k), "deepseek2.%s", s), k)
+    rc |= gguf_w_str(w, "general.architecture", "deepseek2", 9);
+    rc |= gguf_w_str(w, "general.type", "model", 5);
+    rc |= gguf_w_str(w, "general.name", name, strlen(name));
+    rc |= gguf_w_u32(w, KEY("block_count"), (uint32_t)hp->n_layer);
+    rc |= gguf_w_u32(w, KEY("context_length"), (uint32_t)hp->n_ctx_train);
+    rc |= gguf_w_u32(w, KEY("embedding_length"), (uint32_t)hp->n_embd);
+    rc |= gguf_w_u32(w, KEY("feed_forward_length"), (uint32_t)hp->n_ff);
+    rc |= gguf_w_u32(w, KEY("attention.head_count"), (uint32_t)hp->n_head);
+    rc |= gguf_w_u32(w, KEY("attention.head_count_kv"), 1);
+    const int yarn = hp->rope_scaling == HP_ROPE_SCALING_YARN;
+    if (yarn || hp->rope_scaling == HP_ROPE_SCALING_LINEAR) {
+        rc |= gguf_w_str(w, KEY("rope.scaling.type"), yarn ? "yarn" : "linear", yarn ? 4 : 6);
+        rc |= gguf_w_f32(w, KEY("rope.scaling.factor"), hp->rope_factor);
+    }
+    if (yarn) {
+        rc |= gguf_w_u32(w, KEY("rope.scaling.original_context_length"), (uint32_t)hp->rope_orig_ctx);
+        rc |= gguf_w_f32(w, KEY("rope.scaling.yarn_beta_fast"), hp->yarn_beta_fast);
+        rc |= gguf_w_f32(w, KEY("rope.scaling.yarn_beta_slow"), hp->yarn_beta_slow);
+    }
+    rc |= gguf_w_f32(w, KEY("rope.freq_base"), hp->rope_theta);
+    rc |= gguf_w_f32(w, KEY("attention.layer_norm_rms_epsilon"), hp->rms_eps);
+    rc |= gguf_w_u32(w, KEY("expert_count"), (uint32_t)hp->n_expert);
+    rc |= gguf_w_u32(w, KEY("expert_used_count"), (uint32_t)hp->n_expert_used);
+    rc |= gguf_w_u32(w, KEY("expert_group_count"), (uint32_t)hp->n_group);
+    rc |= gguf_w_u32(w, KEY("expert_group_used_count"), (uint32_t)hp->n_group_used);
+    rc |= gguf_w_u32(w, KEY("expert_gating_func"), (uint32_t)hp->expert_gating);
+    rc |= gguf_w_u32(w, KEY("leading_dense_block_count"), (uint32_t)hp->n_layer_dense);
+    rc |= gguf_w_u32(w, KEY("vocab_size"), (uint32_t)hp->n_vocab);
+    if (hp->q_lora_rank > 0) rc |= gguf_w_u32(w, KEY("attention.q_lora_rank"), (uint32_t)hp->q_lora_rank);
+    rc |= gguf_w_u32(w, KEY("attention.kv_lora_rank"), (uint32_t)hp->kv_lora_rank);
+    rc |= gguf_w_u32(w, KEY("attention.key_length"), (uint32_t)(hp->kv_lora_rank + hp->rope_dim));
+    rc |= gguf_w_u32(w, KEY("attention.value_length"), (uint32_t)hp->kv_lora_rank);
+    rc |= gguf_w_u32(w, KEY("attention.key_length_mla"), (uint32_t)(hp->qk_nope_dim + hp->rope_dim));
+    rc |= gguf_w_u32(w, KEY("attention.value_length_mla"), (uint32_t)hp->v_head_dim);
+    rc |= gguf_w_u32(w, KEY("expert_feed_forward_length"), (uint32_t)hp->n_ff_exp);
+    rc |= gguf_w_u32(w, KEY("expert_shared_count"), (uint32_t)hp->n_expert_shared);
+    rc |= gguf_w_f32(w, KEY("expert_weights_scale"), hp->expert_weights_scale);
+    if (hp->expert_weights_norm) rc |= gguf_w_bool(w, KEY("expert_weights_norm"), 1);
+    rc |= gguf_w_u32(w, KEY("rope.dimension_count"), (uint32_t)hp->rope_dim);
+    const double mad = yarn ? ds_mscale_all_dim(m) : 0.0;
+    if (mad != 0.0) rc |= gguf_w_f32(w, KEY("rope.scaling.yarn_log_multiplier"), (float)(0.1 * mad));
+#undef KEY
+    return rc ? DC_ENOMEM : DC_OK;
+}
+
+/* One output tensor whose rows come from n bound matrices (see struct qtensor). */
+static void ds_add(struct qtensor *qt, size_t *n_qt, const char *name, const struct model_mat *mats, int64_t n,
+                   int n_dims, int transpose) {
+    struct qtensor *q = &qt[(*n_qt)++];
+    snprintf(q->name, sizeof(q->name), "%s", name);
+    q->n_dims = n_dims;
+    q->mats = mats;
+    q->n_mats = n;
+    q->transpose = transpose;
+    q->mat_rows = transpose ? mats[0].cols : mats[0].rows;
+    q->ne[0] = transpose ? mats[0].rows : mats[0].cols;
+    q->ne[1] = q->mat_rows;
+    q->ne[2] = n;
+    q->ne[3] = 1;
+}
+
+/* A 1-D tensor straight from the file (norms: BF16/F32; the router bias F32). */
+static int ds_add_vec(const struct model *m, struct qtensor *qt, size_t *n_qt, const char *name, int optional,
+                      char *err) {
+    const struct tensor_view *t = model_find_tensor(m, name);
+    if (!t) return optional ? DC_OK : dc_errf(err, DC_EFORMAT, "missing tensor %s", name);
+    struct qtensor *q = &qt[(*n_qt)++];
+    snprintf(q->name, sizeof(q->name), "%s", name);
+    q->src = t;
+    q->n_dims = 1;
+    q->ne[0] = tensor_nelems(t);
+    q->ne[1] = q->ne[2] = q->ne[3] = 1;
+    return DC_OK;
+}
+
+/* Tensor plan of llama.cpp's deepseek2 converter (spec 12.2), from the bound
+ * weights so FP8 matrices come out dequantized with their block scales:
+ * kv_b_proj split per head into attn_k_b {d_n, r_kv, H} (W_UK[h] transposed)
+ * and attn_v_b {r_kv, d_v, H} (W_UV[h]); routed experts stacked into
+ * ffn_*_exps {cols, rows, E} (expert slowest); e_score_correction_bias ->
+ * exp_probs_b.bias; MTP layers (index >= n_layer) left out.  qt has room for
+ * 20 tensors per layer + 3. */
+static int ds_plan(const struct model *m, struct qtensor *qt, size_t *n_qt, char *err) {
+    const struct hparams *hp = &m->hp;
+    const int64_t H = hp->n_head, E = hp->n_expert;
+    char nm[64];
+    int rc;
+#define LN(s) (snprintf(nm, sizeof(nm), "blk.%lld.%s", (long long)l, s), nm)
+    ds_add(qt, n_qt, "token_embd.weight", &m->tok_embd, 1, 2, 0);
+    for (int64_t l = 0; l < hp->n_layer; l++) {
+        const struct model_layer *L = &m->layers[l];
+        if ((rc = ds_add_vec(m, qt, n_qt, LN("attn_norm.weight"), 0, err))) return rc;
+        if (hp->q_lora_rank > 0) {
+            ds_add(qt, n_qt, LN("attn_q_a.weight"), &L->wq_a, 1, 2, 0);
+            if ((rc = ds_add_vec(m, qt, n_qt, LN("attn_q_a_norm.weight"), 0, err))) return rc;
+            ds_add(qt, n_qt, LN("attn_q_b.weight"), &L->wq_b, 1, 2, 0);
+        } else {
+            ds_add(qt, n_qt, LN("attn_q.weight"), &L->wq, 1, 2, 0);
+        }
+        ds_add(qt, n_qt, LN("attn_kv_a_mqa.weight"), &L->wkv_a, 1, 2, 0);
+        if ((rc = ds_add_vec(m, qt, n_qt, LN("attn_kv_a_norm.weight"), 0, err))) return rc;
+        if (!L->wk_bt) return dc_errf(err, DC_EFORMAT, "layer %lld: no kv_b_proj", (long long)l);
+        ds_add(qt, n_qt, LN("attn_k_b.weight"), L->wk_bt, H, 3, 1);
+        ds_add(qt, n_qt, LN("attn_v_b.weight"), L->wv_b, H, 3, 0);
+        ds_add(qt, n_qt, LN("attn_output.weight"), &L->wo, 1, 2, 0);
+        if ((rc = ds_add_vec(m, qt, n_qt, LN("ffn_norm.weight"), 0, err))) return rc;
+        if (!L->is_moe) {
+            ds_add(qt, n_qt, LN("ffn_gate.weight"), &L->w_gate, 1, 2, 0);
+            ds_add(qt, n_qt, LN("ffn_up.weight"), &L->w_up, 1, 2, 0);
+            ds_add(qt, n_qt, LN("ffn_down.weight"), &L->w_down, 1, 2, 0);
+            continue;
+        }
+        ds_add(qt, n_qt, LN("ffn_gate_inp.weight"), &L->gate_inp, 1, 2, 0);
+        /* written whenever the checkpoint has it, as the converter does */
+        if ((rc = ds_add_vec(m, qt, n_qt, LN("exp_probs_b.bias"), 1, err))) return rc;
+        ds_add(qt, n_qt, LN("ffn_gate_exps.weight"), L->exp_gate, E, 3, 0);
+        ds_add(qt, n_qt, LN("ffn_up_exps.weight"), L->exp_up, E, 3, 0);
+        ds_add(qt, n_qt, LN("ffn_down_exps.weight"), L->exp_down, E, 3, 0);
+        if (hp->n_expert_shared > 0) {
+            ds_add(qt, n_qt, LN("ffn_gate_shexp.weight"), &L->sh_gate, 1, 2, 0);
+            ds_add(qt, n_qt, LN("ffn_up_shexp.weight"), &L->sh_up, 1, 2, 0);
+            ds_add(qt, n_qt, LN("ffn_down_shexp.weight"), &L->sh_down, 1, 2, 0);
+        }
+    }
+#undef LN
+    if ((rc = ds_add_vec(m, qt, n_qt, "output_norm.weight", 0, err))) return rc;
+    if (!hp->tied_embeddings) ds_add(qt, n_qt, "output.weight", &m->output, 1, 2, 0);
+    return DC_OK;
+}
+
 static void progress(size_t done, size_t total, const char *name, int tty) {
     if (!tty) return;
     int pct = total ? (int)(done * 100 / total) : 100;
@@ -317,13 +483,16 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
     size_t n_qt = 0;
     float *rope_freqs = NULL;
     void *outbuf = NULL;
+    float *tbuf = NULL; /* transposed source slab */
+    size_t tbuf_n = 0;
     const int tty = show_progress;
     int rc = model_load(&m, src, err);
     if (rc) goto fail;
     const struct hparams *hp = &m->hp;
     if ((rc = gguf_writer_create(&w, dst, 0, err))) goto fail;
     int64_t nt = model_n_tensors(m);
-    qt = calloc((size_t)nt + 1, sizeof(*qt));
+    /* deepseek2 from HF may write more tensors than it reads (kv_b -> k_b + v_b) */
+    qt = calloc((size_t)nt + 20 * (size_t)hp->n_layer + 4, sizeof(*qt));
     if (!qt) {
         rc = dc_errf(err, DC_ENOMEM, "out of memory");
         goto fail;
@@ -345,9 +514,18 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
             q->n_dims = t->n_dims;
             memcpy(q->ne, t->ne, sizeof(q->ne));
         }
+    } else if (hp->arch == HP_ARCH_DEEPSEEK2) {
+        const char *dir = st_dir(m->st);
+        const char *base = dir ? strrchr(dir, '/') : NULL;
+        if ((rc = write_ds_keys(w, m, base && base[1] ? base + 1 : (dir ? dir : "model")))) {
+            rc = dc_errf(err, rc, "cannot write keys");
+            goto fail;
+        }
+        if ((rc = write_tokenizer_keys(w, m->st, hp->n_vocab, warn, err))) goto fail;
+        if ((rc = ds_plan(m, qt, &n_qt, err))) goto fail;
     } else {
         if (hp->arch != HP_ARCH_LLAMA && hp->arch != HP_ARCH_QWEN2) {
-            rc = dc_errf(err, DC_EUNSUPPORTED, "quantize from safetensors supports llama and qwen2 (got %s)",
+            rc = dc_errf(err, DC_EUNSUPPORTED, "quantize from safetensors supports llama, qwen2 and deepseek2 (got %s)",
                          hp->arch_name);
             goto fail;
         }
@@ -364,7 +542,8 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
                                             "ffn_norm.weight",  "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
         char nm[64];
         const struct tensor_view *t = model_find_tensor(m, "token_embd.weight");
-        if (t) qt[n_qt++] = (struct qtensor){"token_embd.weight", t, 2, {t->ne[0], t->ne[1], 1, 1}, 0, 0, NULL};
+        if (t) qt[n_qt++] = (struct qtensor){.name = "token_embd.weight", .src = t, .n_dims = 2,
+                                             .ne = {t->ne[0], t->ne[1], 1, 1}};
         for (int64_t l = 0; l < hp->n_layer; l++) {
             for (size_t j = 0; j < sizeof(layer_names) / sizeof(layer_names[0]); j++) {
                 snprintf(nm, sizeof(nm), "blk.%lld.%s", (long long)l, layer_names[j]);
@@ -380,9 +559,11 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
             }
         }
         if ((t = model_find_tensor(m, "output_norm.weight")))
-            qt[n_qt++] = (struct qtensor){"output_norm.weight", t, 1, {t->ne[0], 1, 1, 1}, 0, 0, NULL};
+            qt[n_qt++] = (struct qtensor){.name = "output_norm.weight", .src = t, .n_dims = 1,
+                                            .ne = {t->ne[0], 1, 1, 1}};
         if (!hp->tied_embeddings && (t = model_find_tensor(m, "output.weight")))
-            qt[n_qt++] = (struct qtensor){"output.weight", t, 2, {t->ne[0], t->ne[1], 1, 1}, 0, 0, NULL};
+            qt[n_qt++] = (struct qtensor){.name = "output.weight", .src = t, .n_dims = 2,
+                                            .ne = {t->ne[0], t->ne[1], 1, 1}};
         if (hp->arch == HP_ARCH_LLAMA && hp->rope_scaling == HP_ROPE_SCALING_LLAMA3) {
             /* rope_freqs: per-pair divisor = unscaled / scaled frequency. */
             int64_t half = hp->rope_dim / 2;
@@ -407,7 +588,8 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
                 }
                 rope_freqs[i] = (float)f;
             }
-            qt[n_qt++] = (struct qtensor){"rope_freqs.weight", NULL, 1, {half, 1, 1, 1}, 0, 0, rope_freqs};
+            qt[n_qt++] = (struct qtensor){.name = "rope_freqs.weight", .n_dims = 1, .ne = {half, 1, 1, 1},
+                                            .synth = rope_freqs};
         }
     }
     size_t max_bytes = 0, total_rows = 0;
@@ -425,8 +607,9 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
             rc = dc_errf(err, DC_EINVAL, "cannot declare tensor %s", q->name);
             goto fail;
         }
-        int64_t rows = q->ne[1] * q->ne[2] * q->ne[3];
-        size_t bytes = (size_t)dtype_row_bytes(q->type, q->ne[0]) * (size_t)(rows < 4096 ? rows : 4096);
+        int64_t rows = q->ne[1] * q->ne[2] * q->ne[3], chunk = q->transpose ? q->mat_rows : 4096;
+        size_t bytes = (size_t)dtype_row_bytes(q->type, q->ne[0]) * (size_t)(rows < chunk ? rows : chunk);
+        if (q->transpose && (size_t)(q->ne[0] * q->mat_rows) > tbuf_n) tbuf_n = (size_t)(q->ne[0] * q->mat_rows);
         if (bytes > max_bytes) max_bytes = bytes;
         total_rows += (size_t)rows;
     }
@@ -437,7 +620,8 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
     }
     if ((rc = gguf_w_begin_data(w, err))) goto fail;
     outbuf = malloc(max_bytes ? max_bytes : 64);
-    if (!outbuf) {
+    tbuf = malloc((tbuf_n ? tbuf_n : 1) * sizeof(float));
+    if (!outbuf || !tbuf) {
         rc = dc_errf(err, DC_ENOMEM, "out of memory");
         goto fail;
     }
@@ -453,9 +637,15 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
             sm = (struct kern_mat){q->src->type, q->src->data, rows, cols};
             bytes_in += q->src->nbytes;
         }
-        for (int64_t r0 = 0; r0 < rows; r0 += 4096) {
-            int64_t nr = rows - r0 < 4096 ? rows - r0 : 4096;
+        for (int64_t j = 0; j < q->n_mats; j++) bytes_in += model_mat_bytes(&q->mats[j]);
+        /* a transposed tensor goes one slab at a time: the slab's source
+         * matrix is decoded whole into tbuf [ne0 x mat_rows] first */
+        const int64_t chunk = q->transpose ? q->mat_rows : 4096;
+        for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+            int64_t nr = rows - r0 < chunk ? rows - r0 : chunk;
             int fail_flag = 0;
+            if (q->transpose)
+                for (int64_t c = 0; c < cols; c++) model_mat_get_row(&q->mats[r0 / chunk], c, tbuf + c * chunk);
 #pragma omp parallel
             {
                 float *x = malloc((size_t)cols * sizeof(float));
@@ -468,8 +658,15 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
                         int64_t hd = rows / q->permute_heads, h = dr / hd, k = dr % hd;
                         sr = h * hd + (k % 2) * (hd / 2) + k / 2;
                     }
-                    if (q->synth) memcpy(x, q->synth + sr * cols, (size_t)cols * sizeof(float));
-                    else kern_get_row(&sm, sr, x);
+                    if (q->synth) {
+                        memcpy(x, q->synth + sr * cols, (size_t)cols * sizeof(float));
+                    } else if (q->transpose) {
+                        for (int64_t c = 0; c < cols; c++) x[c] = tbuf[c * chunk + r];
+                    } else if (q->mats) {
+                        model_mat_get_row(&q->mats[sr / q->mat_rows], sr % q->mat_rows, x);
+                    } else {
+                        kern_get_row(&sm, sr, x);
+                    }
                     kern_quantize_row_ref(q->type, x, (uint8_t *)outbuf + (size_t)r * (size_t)orb, cols);
                 }
                 free(x);
@@ -494,6 +691,7 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
         fprintf(stderr, "deepc: wrote %s: %zu tensors, %.2f MiB -> %.2f MiB (%s) in %lld s\n", dst, n_qt,
                 (double)bytes_in / 1048576.0, (double)bytes_out / 1048576.0, type_s, (long long)(time(NULL) - t0));
     free(outbuf);
+    free(tbuf);
     free(rope_freqs);
     free(qt);
     model_free(m);
@@ -502,6 +700,7 @@ fail:
     if (tty) fprintf(stderr, "\n");
     gguf_writer_free(w);
     free(outbuf);
+    free(tbuf);
     free(rope_freqs);
     free(qt);
     model_free(m);

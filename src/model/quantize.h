@@ -5,7 +5,10 @@
  * Hugging Face checkpoint directory of a dense llama/qwen2 model (keys are
  * written the way llama.cpp's converter writes them: architecture keys from
  * config.json, tokenizer keys from tokenizer.json, llama q/k rows permuted to
- * the interleaved RoPE layout, rope_freqs for llama3 scaling).  TYPE is F32,
+ * the interleaved RoPE layout, rope_freqs for llama3 scaling) or of a
+ * deepseek2 model (DeepseekV2/V3, BF16 or FP8 with block scales: deepseek2.*
+ * keys and llama.cpp's MLA tensor layout, kv_b_proj split into attn_k_b /
+ * attn_v_b, experts stacked, MTP layers left out).  TYPE is F32,
  * F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K (= Q4_K_S), Q6_K or the mixed preset
  * Q4_K_M.  See quantize.c for the per-tensor rules.  The output appears only
  * when complete (written to OUT.part, then renamed).
