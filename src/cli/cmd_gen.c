@@ -204,7 +204,7 @@ static void gen_wait(struct gen *g, struct engine *e, uint64_t id) {
 /* ---- options shared by run and chat --------------------------------------- */
 
 struct gen_opts {
-    const char *model, *prompt, *system, *tmpl;
+    const char *model, *prompt, *system, *tmpl, *cache_type;
     long n_predict;
     float temp;
     int has_temp;
@@ -229,6 +229,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o, int chat) {
         else if (!strcmp(a, "--system") && v) o->system = argv[++i];
         else if (!strcmp(a, "--chat-template") && v) o->tmpl = argv[++i];
         else if (!strcmp(a, "--ctx") && v) o->ctx = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--cache-type") && v) o->cache_type = argv[++i];
         else if (!strcmp(a, "--reasoning-budget") && v) o->budget = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--think") && v) {
             const char *t = argv[++i];
@@ -253,6 +254,7 @@ static struct engine *open_engine(const struct gen_opts *o) {
     p.n_parallel = 1;
     p.queue_max = 0;
     p.chat_template = o->tmpl;
+    p.cache_type = o->cache_type;
     if (o->ctx > 0) p.n_ctx = o->ctx;
     char err[DC_ERR_LEN], warn[DC_ERR_LEN];
     struct engine *e = NULL;
@@ -292,7 +294,7 @@ int cmd_run(int argc, char **argv) {
     struct gen_opts o;
     if (parse_opts(argc, argv, &o, 0) || !o.prompt) {
         fprintf(stderr, "usage: deepc run MODEL -p PROMPT [-n N] [--temp T] [--seed S] [--json] [--system TEXT]\n"
-                        "                 [--think on|off] [--reasoning-budget N] [--chat-template NAME] [--ctx N]\n"
+                        "                 [--think on|off] [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|bf16]\n"
                         "       deepc run MODEL --ids 1,2,3 [-n N]\n");
         return 2;
     }

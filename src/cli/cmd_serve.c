@@ -51,6 +51,7 @@ static void usage(FILE *f) {
             "  --ctx N                 context positions per sequence (default min(4096, trained))\n"
             "  --batch N               tokens per forward pass (default 512)\n"
             "  --threads N             compute threads (default: all cores)\n"
+            "  --cache-type f32|bf16   KV cache element type (bf16: DeepSeek latent cache, half the bytes)\n"
             "  --queue N               requests waiting for a slot before 429 (default 64)\n"
             "  --api-key KEY           require 'Authorization: Bearer KEY' (or DEEPC_API_KEY)\n"
             "  --api-key-file F        keys from a file, one per line\n"
@@ -135,6 +136,7 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--ctx")) { if (parse_long(a, v, 16, 1 << 24, &x)) return 2; ep.n_ctx = x; }
         else if (!strcmp(a, "--batch")) { if (parse_long(a, v, 1, 1 << 16, &x)) return 2; ep.n_batch = x; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (parse_long(a, v, 0, 1024, &x)) return 2; ep.n_threads = (int)x; }
+        else if (!strcmp(a, "--cache-type") && v) ep.cache_type = v;
         else if (!strcmp(a, "--queue")) { if (parse_long(a, v, 0, 1 << 20, &x)) return 2; ep.queue_max = (int32_t)x; }
         else if (!strcmp(a, "--api-key")) key = v;
         else if (!strcmp(a, "--api-key-file")) key_file = v;

@@ -25,8 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "dtype.h"
 #include "err.h"
 #include "forward.h"
 #include "gguf.h"
@@ -245,7 +247,15 @@ int engine_open(struct engine **out, const char *model_path, const struct engine
     if (p.n_ctx <= 0) p.n_ctx = e->m->hp.n_ctx_train < 4096 ? e->m->hp.n_ctx_train : 4096;
     if (p.n_batch < p.n_parallel) p.n_batch = p.n_parallel; /* room for one decode token each */
     e->p = p;
-    if ((rc = fwd_init(&e->f, e->m, p.n_ctx, p.n_batch, p.n_parallel, err))) goto fail;
+    int kv_type = DT_F32;
+    if (p.cache_type && strcasecmp(p.cache_type, "f32") != 0) {
+        if (strcasecmp(p.cache_type, "bf16") != 0) {
+            rc = dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16)", p.cache_type);
+            goto fail;
+        }
+        kv_type = DT_BF16;
+    }
+    if ((rc = fwd_init_kv(&e->f, e->m, p.n_ctx, p.n_batch, p.n_parallel, kv_type, err))) goto fail;
     e->slots = calloc((size_t)p.n_parallel, sizeof(*e->slots));
     e->logits = malloc((size_t)e->f.n_batch * (size_t)e->m->hp.n_vocab * sizeof(float));
     e->batch = calloc((size_t)e->f.n_batch, sizeof(*e->batch));

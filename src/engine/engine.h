@@ -44,6 +44,7 @@ struct engine_params {
     int32_t queue_max;              /* requests waiting for a slot before ENGINE_EBUSY (default 64) */
     const char *chat_template;      /* template name override, or NULL to detect */
     int n_threads;                  /* 0: OMP default */
+    const char *cache_type;         /* KV cache element type: NULL/"f32", or "bf16" (deepseek2 latent cache) */
 };
 
 void engine_params_default(struct engine_params *p);
