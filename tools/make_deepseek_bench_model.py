@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_deepseek_fixtures import gguf_kv  # noqa: E402  (no torch needed)
+from placeholder_vocab import add_placeholder_vocab  # noqa: E402
 
 V2_LITE = dict(name="dsv2lite-bench", family="v2", vocab=102400, hidden=2048,
                heads=16, q_lora_rank=None, kv_lora_rank=512,
@@ -99,28 +100,6 @@ def make_values(rng, name, shape, kind):
     a = rng.standard_normal(shape, dtype=np.float32)
     a *= np.float32(std)
     return a
-
-
-def add_placeholder_vocab(w, n_vocab):
-    import gguf
-
-    toks, types = [], []
-    for i in range(n_vocab):
-        if i == 0:
-            toks.append("<unk>"); types.append(gguf.TokenType.UNKNOWN)
-        elif i in (1, 2):
-            toks.append(["<s>", "</s>"][i - 1]); types.append(gguf.TokenType.CONTROL)
-        elif i < 3 + 256:
-            toks.append("<0x%02X>" % (i - 3)); types.append(gguf.TokenType.BYTE)
-        else:
-            toks.append("tok%d" % i); types.append(gguf.TokenType.NORMAL)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(toks)
-    w.add_token_scores([0.0] * n_vocab)
-    w.add_token_types(types)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    w.add_unk_token_id(0)
 
 
 def write_files(p, out_dir, types, seed):

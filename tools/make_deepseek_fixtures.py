@@ -35,11 +35,15 @@ import argparse
 import json
 import math
 import os
+import sys
 import shutil
 import subprocess
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from placeholder_vocab import add_placeholder_vocab  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO, "tests", "data", "deepseek")
@@ -891,23 +895,7 @@ def add_placeholder_vocab(src, dst, n_vocab):
         # with the key present and 0 it uses attn_q. Only in the copy for
         # llama.cpp: the fixture files follow the converter (no key).
         w.add_uint32("deepseek2.attention.q_lora_rank", 0)
-    toks, types = [], []
-    for i in range(n_vocab):
-        if i == 0:
-            toks.append("<unk>"); types.append(gguf.TokenType.UNKNOWN)
-        elif i in (1, 2):
-            toks.append(["<s>", "</s>"][i - 1]); types.append(gguf.TokenType.CONTROL)
-        elif i < 3 + 256:
-            toks.append("<0x%02X>" % (i - 3)); types.append(gguf.TokenType.BYTE)
-        else:
-            toks.append("tok%d" % i); types.append(gguf.TokenType.NORMAL)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(toks)
-    w.add_token_scores([0.0] * n_vocab)
-    w.add_token_types(types)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    w.add_unk_token_id(0)
+    add_placeholder_vocab(w, n_vocab)
     for t in r.tensors:
         shape = tuple(int(x) for x in reversed(t.shape.tolist()))
         data = np.array(t.data)

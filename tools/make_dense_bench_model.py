@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_deepseek_bench_model import add_placeholder_vocab  # noqa: E402
+from placeholder_vocab import add_placeholder_vocab  # noqa: E402
 
 QWEN2_1_5B = dict(vocab=151936, hidden=1536, layers=28, heads=12, kv_heads=2, ffn=8960,
                   ctx=131072, theta=10000.0, eps=1e-6)

@@ -31,11 +31,15 @@ import argparse
 import json
 import math
 import os
+import sys
 import shutil
 import subprocess
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from placeholder_vocab import add_placeholder_vocab  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO, "tests", "data", "dense")
@@ -402,23 +406,7 @@ def add_dummy_vocab(src, dst, n_vocab):
         if vt == gguf.GGUFValueType.ARRAY:
             raise RuntimeError("unexpected array key " + k)
         w.add_key_value(k, field_value(f), vt)
-    toks, types = [], []
-    for i in range(n_vocab):
-        if i == 0:
-            toks.append("<unk>"); types.append(gguf.TokenType.UNKNOWN)
-        elif i in (1, 2):
-            toks.append(["<s>", "</s>"][i - 1]); types.append(gguf.TokenType.CONTROL)
-        elif i < 3 + 256:
-            toks.append("<0x%02X>" % (i - 3)); types.append(gguf.TokenType.BYTE)
-        else:
-            toks.append("tok%d" % i); types.append(gguf.TokenType.NORMAL)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(toks)
-    w.add_token_scores([0.0] * n_vocab)
-    w.add_token_types(types)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    w.add_unk_token_id(0)
+    add_placeholder_vocab(w, n_vocab)
     for t in r.tensors:
         shape = tuple(int(x) for x in reversed(t.shape.tolist()))
         data = np.array(t.data)
