@@ -44,6 +44,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/obj/src/kern/kern_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/obj/src/kern/kern_avx512.o: CFLAGS += $(ISA_AVX512)
+$(BUILD)/obj/src/kern/kern_avx512_q.o: CFLAGS += $(ISA_AVX512)
 $(BUILD)/obj/src/kern/kern_lat_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/obj/src/kern/kern_lat_avx512.o: CFLAGS += $(ISA_AVX512)
 $(BUILD)/obj/src/kern/kern_fp8_avx2.o: CFLAGS += $(ISA_AVX2)

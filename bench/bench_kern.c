@@ -1,15 +1,17 @@
 /*
  * bench_kern.c - times kern_matmul per weight type and kernel variant.
  *
- *   bench_kern [--rows R] [--cols C] [--types Q4_0,Q8_0,...] [--ref-prompt]
+ *   bench_kern [--rows R] [--cols C] [--types Q4_0,Q8_0,...] [--ns 64,512] [--ref-prompt]
  *
  * Decode (n = 1): Y = X W^T over a pool of copies of the matrix (1 GB,
  * far past the L3), cycled so every call streams its weights from DRAM;
  * prints ms per call, GB/s of weights read, the fraction of the measured
  * read bandwidth, and GFLOP/s.  Prompt (n = 64, 512): one matrix, prints
  * ms and GFLOP/s (2 * rows * cols * n flops).  Rates use the fastest call;
- * the n = 1 median is printed too (the machine may be shared).  The reference kernels are
- * timed at n = 1 only unless --ref-prompt (at n = 512 they take seconds).
+ * the n = 1 median is printed too (the machine may be shared).  --ns sets the
+ * batch sizes timed after n = 1 (default 64,512; small ones such as 2,4,8
+ * show the concurrent-decode regime).  The reference kernels are timed at
+ * n = 1 only unless --ref-prompt (at n = 512 they take seconds).
  * Threads: OMP_NUM_THREADS.
  */
 #include <math.h>
@@ -119,15 +121,32 @@ static double bench_time(const struct kern_ops *ops, struct kern_mat *mats, int 
 int main(int argc, char **argv) {
     int64_t rows = 4096, cols = 4096;
     const char *types_arg = "F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q4_K,Q5_K,Q6_K";
+    const char *ns_arg = "64,512";
     int ref_prompt = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) rows = atoll(argv[++i]);
         else if (strcmp(argv[i], "--cols") == 0 && i + 1 < argc) cols = atoll(argv[++i]);
         else if (strcmp(argv[i], "--types") == 0 && i + 1 < argc) types_arg = argv[++i];
+        else if (strcmp(argv[i], "--ns") == 0 && i + 1 < argc) ns_arg = argv[++i];
         else if (strcmp(argv[i], "--ref-prompt") == 0) ref_prompt = 1;
         else {
-            fprintf(stderr, "usage: %s [--rows R] [--cols C] [--types T1,T2] [--ref-prompt]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--rows R] [--cols C] [--types T1,T2] [--ns N1,N2] [--ref-prompt]\n", argv[0]);
             return 2;
+        }
+    }
+    enum { MAX_NS = 8 };
+    int64_t ns[MAX_NS];
+    int n_ns = 0;
+    {
+        char nl[128];
+        snprintf(nl, sizeof(nl), "%s", ns_arg);
+        for (char *tok = strtok(nl, ","); tok && n_ns < MAX_NS; tok = strtok(NULL, ",")) {
+            long long v = atoll(tok);
+            if (v < 2 || v > 4096) {
+                fprintf(stderr, "bench_kern: --ns values must be 2..4096\n");
+                return 2;
+            }
+            ns[n_ns++] = v;
         }
     }
     if (rows <= 0 || cols <= 0 || cols % 256 != 0) {
@@ -145,10 +164,12 @@ int main(int argc, char **argv) {
     double rbw = bench_mem_bw(0), cbw = bench_mem_bw(1);
     printf("# kern_matmul %lld x %lld, %d threads; read bandwidth %.1f GB/s, memcpy %.1f GB/s\n",
            (long long)rows, (long long)cols, nth, rbw, cbw);
-    printf("# %-5s %-6s | n=1: %7s %7s %7s %6s %8s | n=64: %8s %8s | n=512: %8s %8s\n", "type", "kern",
-           "ms", "med ms", "GB/s", "of bw", "GFLOP/s", "ms", "GFLOP/s", "ms", "GFLOP/s");
+    printf("# %-5s %-6s | n=1: %7s %7s %7s %6s %8s", "type", "kern", "ms", "med ms", "GB/s", "of bw", "GFLOP/s");
+    for (int k = 0; k < n_ns; k++) printf(" | n=%lld: %8s %8s", (long long)ns[k], "ms", "GFLOP/s");
+    printf("\n");
 
-    const int64_t nmax = 512;
+    int64_t nmax = 1;
+    for (int k = 0; k < n_ns; k++) nmax = ns[k] > nmax ? ns[k] : nmax;
     float *x = bench_alloc((size_t)(nmax * cols) * sizeof(float));
     float *y = bench_alloc((size_t)(nmax * rows) * sizeof(float));
     for (int64_t i = 0; i < nmax * cols; i++) x[i] = bench_randf();
@@ -184,16 +205,17 @@ int main(int argc, char **argv) {
             double med, med2;
             double t1 = bench_time(ops, mats, n_mats, x, 1, y, scr, 0.5, 2 * n_mats, &med);
             double gbs = (double)mbytes / t1 / 1e9, fl = 2.0 * (double)rows * (double)cols;
-            printf("  %-5s %-6s | n=1: %7.3f %7.3f %7.2f %5.0f%% %8.2f |", dtype_name(type), ops->name, t1 * 1e3,
+            printf("  %-5s %-6s | n=1: %7.3f %7.3f %7.2f %5.0f%% %8.2f", dtype_name(type), ops->name, t1 * 1e3,
                    med * 1e3, gbs, 100.0 * gbs / rbw, fl / t1 / 1e9);
             if (v == 0 && !ref_prompt) {
-                printf(" n=64: %8s %8s | n=512: %8s %8s\n", "-", "-", "-", "-");
+                printf(" | (batched: --ref-prompt)\n");
                 continue;
             }
-            double t64 = bench_time(ops, mats, 1, x, 64, y, scr, 0.3, 3, &med2);
-            double t512 = bench_time(ops, mats, 1, x, 512, y, scr, 0.3, 2, &med2);
-            printf(" n=64: %8.2f %8.2f | n=512: %8.2f %8.2f\n", t64 * 1e3, 64.0 * fl / t64 / 1e9, t512 * 1e3,
-                   512.0 * fl / t512 / 1e9);
+            for (int k = 0; k < n_ns; k++) {
+                double tk = bench_time(ops, mats, 1, x, ns[k], y, scr, 0.3, 2, &med2);
+                printf(" | n=%lld: %8.2f %8.2f", (long long)ns[k], tk * 1e3, (double)ns[k] * fl / tk / 1e9);
+            }
+            printf("\n");
             fflush(stdout);
         }
         free(scr), free(mats), free(pool);

@@ -509,20 +509,24 @@ static void test_vec_dot(void) {
 /* kern_matmul_ops of every variant vs the reference on odd shapes, with
  * NaN-filled outputs and padded strides. */
 static void test_matmul_variants(void) {
+    /* n = 1 GEMV, 2-3 (and 4-6 for K-quants) per-token GEMV, else the GEMM */
     const int64_t rowset[] = {1, 3, 17, 67}, nset[] = {1, 2, 5, 9};
+    enum { NR = 4, NN = 4 };
     for (int ti = 0; ti < N_WTYPES; ti++) {
         int type = wtypes[ti];
         int64_t be = dtype_block_elems(type);
-        /* odd multiples of the block: 1, 7, 33 blocks of 32; 1, 3, 7 of 256 */
-        const int64_t colsets[3][3] = {{1, 37, 1056}, {32, 32 * 7, 32 * 33}, {256, 256 * 3, 256 * 7}};
+        /* odd multiples of the block: 1, 7, 33 (two groups of 16 and one
+         * more, past the GEMM's 32-block chunk), 50 blocks of 32; 1, 3, 7
+         * (past a 4-super-block chunk), 9 of 256 */
+        const int64_t colsets[3][4] = {{1, 37, 1056, 0}, {32, 32 * 7, 32 * 33, 32 * 50}, {256, 256 * 3, 256 * 7, 256 * 9}};
         const int64_t *colset = colsets[be == 1 ? 0 : be == 32 ? 1 : 2];
-        for (int ci = 0; ci < 3; ci++) {
+        for (int ci = 0; ci < 4 && colset[ci]; ci++) {
             int64_t cols = colset[ci], ldx = cols + 5;
             for (int v = 1; v < n_variants; v++) {
                 double max_abs = 0.0, max_rel = 0.0, se = 0.0, sr = 0.0;
                 int64_t bad_gap = 0, bad_val = 0;
-                for (int ri = 0; ri < 4; ri++) {
-                    for (int ni = 0; ni < 4; ni++) {
+                for (int ri = 0; ri < NR; ri++) {
+                    for (int ni = 0; ni < NN; ni++) {
                         int64_t rows = rowset[ri], n = nset[ni], ldy = rows + 3;
                         uint8_t *w = make_weights(type, rows, cols, (ri + ni) & 1, 31 * (unsigned long long)(ri * 4 + ni));
                         struct kern_mat m = {type, w, rows, cols};
@@ -626,46 +630,71 @@ static void test_matmul_float_exact(void) {
 }
 
 /* Batch consistency: kern_matmul_ops over n tokens gives, bit for bit, the
- * variant's own vec_dot per token (the driver's indexing, and the
- * multi-token dots some variants use for n >= 4, change nothing). */
+ * variant's own vec_dot per token, whatever n, the thread count and the
+ * shape.  The AVX-512 variant runs different code for n = 1 (GEMV), small n
+ * (per-token GEMV) and larger n (GEMM), with internal boundaries at 16-row
+ * tiles, groups of 16 blocks, chunks of 32 blocks (4 super-blocks), 128
+ * tokens and GEMV chunks of 512 blocks (64 super-blocks); the shapes below
+ * cross each of them.  Padding columns of Y stay NaN. */
 static void test_matmul_batch_exact(void) {
+    const int64_t nset[] = {1, 2, 3, 4, 5, 7, 8, 9, 131};
     for (int ti = 0; ti < N_WTYPES; ti++) {
         int type = wtypes[ti], at = kern_act_type(type);
         int64_t be = dtype_block_elems(type);
-        /* 32-element types: 7 and 13 blocks leave 3 and 1 blocks after the 4-block steps */
-        int64_t colset[2] = {be == 1 ? 37 : be == 32 ? 32 * 7 : 256, be == 1 ? 64 : be == 32 ? 32 * 13 : 512};
-        for (int ci = 0; ci < 2; ci++) {
-            int64_t cols = colset[ci], rows = 19, n = 9, ldx = cols + 3;
-            uint8_t *w = make_weights(type, rows, cols, ci, 500 + (unsigned long long)ti);
+        const int64_t colsets[3][5] = {{37, 64, 0, 0, 0},
+                                       {32 * 7, 32 * 13, 32 * 33, 32 * 50, 32 * 513},
+                                       {256, 256 * 3, 256 * 5, 256 * 9, 256 * 65}};
+        const int64_t *colset = colsets[be == 1 ? 0 : be == 32 ? 1 : 2];
+        int64_t checked = 0;
+        for (int ci = 0; ci < 5 && colset[ci]; ci++) {
+            int64_t cols = colset[ci], rows = cols > 8192 ? 19 : 35, ldx = cols + 3, ldy = rows + 2, nmax = 131;
+            uint8_t *w = make_weights(type, rows, cols, ci & 1, 500 + (unsigned long long)(ti * 8 + ci));
             struct kern_mat m = {type, w, rows, cols};
-            float *x = xalloc((size_t)(n * ldx) * 4), *y = xalloc((size_t)(n * rows) * 4);
-            make_acts(x, n, cols, ldx, 600 + (unsigned long long)ti);
-            void *scr = xalloc(kern_matmul_scratch(&m, n));
+            float *x = xalloc((size_t)(nmax * ldx) * 4), *y = xalloc((size_t)(nmax * ldy) * 4);
+            make_acts(x, nmax, cols, ldx, 600 + (unsigned long long)ti);
+            void *scr = xalloc(kern_matmul_scratch(&m, nmax));
             uint8_t *xq = at == DT_F32 ? NULL : xalloc((size_t)dtype_row_bytes(at, cols));
+            float *ev = xalloc((size_t)(nmax * rows) * 4);
             size_t rb = (size_t)dtype_row_bytes(type, cols);
             for (int v = 0; v < n_variants; v++) {
                 const struct kern_ops *ops = variants[v];
                 kern_vec_dot_fn dot = ops->vec_dot[type] ? ops->vec_dot[type] : kern_ops_ref.vec_dot[type];
-                for (int64_t i = 0; i < n * rows; i++) y[i] = NAN;
-                kern_matmul_ops(ops, &m, x, ldx, n, y, rows, scr);
-                int64_t bad = 0;
-                for (int64_t t = 0; t < n; t++) {
+                if (v == 0 && cols > 8192) continue; /* the reference's dot is slow and has no batch code */
+                for (int64_t t = 0; t < nmax; t++) {
                     const void *xt = x + t * ldx;
                     if (xq) {
                         kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
                         q(x + t * ldx, xq, cols);
                         xt = xq;
                     }
-                    for (int64_t r = 0; r < rows; r++) {
-                        float e = dot(cols, w + rb * (size_t)r, xt);
-                        bad += memcmp(&e, &y[t * rows + r], 4) != 0;
+                    for (int64_t r = 0; r < rows; r++) ev[t * rows + r] = dot(cols, w + rb * (size_t)r, xt);
+                }
+                for (int ni = 0; ni < (int)(sizeof(nset) / sizeof(nset[0])); ni++) {
+                    int64_t n = nset[ni];
+                    for (int nth = 1; nth <= 3; nth += 2) {
+                        if (nth == 3 && n != 1 && n != 9) continue;
+                        for (int64_t i = 0; i < n * ldy; i++) y[i] = NAN;
+                        omp_set_num_threads(nth);
+                        kern_matmul_ops(ops, &m, x, ldx, n, y, ldy, scr);
+                        omp_set_num_threads(2);
+                        int64_t bad = 0, gap = 0;
+                        for (int64_t t = 0; t < n; t++) {
+                            for (int64_t r = 0; r < rows; r++) bad += memcmp(&ev[t * rows + r], &y[t * ldy + r], 4) != 0;
+                            for (int64_t r = rows; r < ldy; r++) gap += !isnan(y[t * ldy + r]);
+                        }
+                        checked += n * rows;
+                        T_CHECK(bad == 0 && gap == 0,
+                                "%s %s cols %lld n %lld threads %d: %lld of %lld outputs differ from per-token vec_dot, "
+                                "%lld padding cells written",
+                                ops->name, dtype_name(type), (long long)cols, (long long)n, nth, (long long)bad,
+                                (long long)(n * rows), (long long)gap);
                     }
                 }
-                T_CHECK(bad == 0, "%s %s cols %lld: %lld of %lld outputs differ from per-token vec_dot",
-                        ops->name, dtype_name(type), (long long)cols, (long long)bad, (long long)(n * rows));
             }
-            free(w), free(x), free(y), free(scr), free(xq);
+            free(w), free(x), free(y), free(scr), free(xq), free(ev);
         }
+        printf("  %-5s %lld outputs bit-equal to vec_dot (n = 1 .. 131, 1 and 3 threads)\n", dtype_name(type),
+               (long long)checked);
     }
 }
 
@@ -701,6 +730,45 @@ static void test_matmul_in_team(void) {
     }
 }
 
+/* kern_matmul_local: every thread of a team multiplies its own matrix (no
+ * barriers, so different shapes and n per thread are fine); each result
+ * equals kern_matmul_ops of the same variant (called outside the team) bit
+ * for bit. */
+static void test_matmul_local(void) {
+    enum { NJ = 6 };
+    const int types[NJ] = {DT_Q8_0, DT_Q4_0, DT_Q4_1, DT_Q4_K, DT_Q6_K, DT_F16};
+    const int64_t ns[NJ] = {1, 3, 9, 1, 8, 4};
+    struct kern_mat m[NJ];
+    float *x[NJ], *y0[NJ], *y1[NJ];
+    void *s0[NJ], *s1[NJ];
+    for (int jb = 0; jb < NJ; jb++) {
+        int type = types[jb];
+        int64_t n = ns[jb], rows = 37 + jb, be = dtype_block_elems(type);
+        int64_t cols = be == 1 ? 301 : be * (be == 256 ? 5 : 44);
+        m[jb] = (struct kern_mat){type, make_weights(type, rows, cols, jb & 1, 70 + (unsigned long long)jb), rows, cols};
+        x[jb] = xalloc((size_t)(n * cols) * 4);
+        y0[jb] = xalloc((size_t)(n * rows) * 4);
+        y1[jb] = xalloc((size_t)(n * rows) * 4);
+        make_acts(x[jb], n, cols, cols, 80 + (unsigned long long)jb);
+        s0[jb] = xalloc(kern_matmul_scratch(&m[jb], n));
+        s1[jb] = xalloc(kern_matmul_scratch(&m[jb], n));
+    }
+    for (int v = 0; v < n_variants; v++) {
+        const struct kern_ops *ops = variants[v];
+        for (int jb = 0; jb < NJ; jb++) {
+            for (int64_t i = 0; i < ns[jb] * m[jb].rows; i++) y0[jb][i] = y1[jb][i] = NAN;
+            kern_matmul_ops(ops, &m[jb], x[jb], m[jb].cols, ns[jb], y0[jb], m[jb].rows, s0[jb]);
+        }
+#pragma omp parallel for num_threads(3) schedule(dynamic, 1)
+        for (int jb = 0; jb < NJ; jb++)
+            kern_matmul_local(ops, &m[jb], x[jb], m[jb].cols, ns[jb], y1[jb], m[jb].rows, s1[jb]);
+        for (int jb = 0; jb < NJ; jb++)
+            T_CHECK(memcmp(y0[jb], y1[jb], (size_t)(ns[jb] * m[jb].rows) * 4) == 0,
+                    "%s %s: kern_matmul_local differs from kern_matmul_ops", ops->name, dtype_name(types[jb]));
+    }
+    for (int jb = 0; jb < NJ; jb++) free((void *)m[jb].data), free(x[jb]), free(y0[jb]), free(y1[jb]), free(s0[jb]), free(s1[jb]);
+}
+
 int main(void) {
     T_BEGIN("test_kern");
     setup_variants();
@@ -717,5 +785,6 @@ int main(void) {
     T_RUN(test_matmul_batch_exact);
     T_RUN(test_matmul_float_exact);
     T_RUN(test_matmul_in_team);
+    T_RUN(test_matmul_local);
     return T_END();
 }

@@ -18,6 +18,7 @@
 #include <cpuid.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,24 +176,24 @@ static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat
         xq = scratch;
         xstride = xs;
     }
-    /* the multi-token dots of the variant whose vec_dot this is (same bits) */
-    kern_dot4_fn dot4 = dot == kern_ops_avx512.vec_dot[wt] ? kern_dot4_avx512[wt] : NULL;
     const size_t wrb = (size_t)dtype_row_bytes(wt, w->cols);
+    /* the whole-matrix kernel of the variant whose vec_dot this is (same
+     * bits); rows split between threads in groups of KERN_MM_ROWS */
+    kern_mm_fn mm = dot == kern_ops_avx512.vec_dot[wt] ? kern_mm_avx512[wt] : NULL;
+    if (mm && wrb <= (size_t)INT32_MAX / KERN_MM_ROWS) {
+        const int64_t ng = (w->rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
+        const int64_t g0 = (int64_t)ith * ng / nth, g1 = (int64_t)(ith + 1) * ng / nth;
+        const int64_t r1 = g1 * KERN_MM_ROWS < w->rows ? g1 * KERN_MM_ROWS : w->rows;
+        if (g1 > g0) {
+            const struct kern_mm_job job = {w->data, wrb, w->cols, xq, xstride, n, y, ldy};
+            mm(&job, g0 * KERN_MM_ROWS, r1);
+        }
+        return;
+    }
     const int64_t r_begin = (int64_t)ith * w->rows / nth, r_end = (int64_t)(ith + 1) * w->rows / nth;
     for (int64_t r0 = r_begin; r0 < r_end; r0 += KERN_TILE_ROWS) {
         int64_t r1 = r0 + KERN_TILE_ROWS < r_end ? r0 + KERN_TILE_ROWS : r_end;
-        int64_t t = 0;
-        if (dot4) {
-            for (; t + 4 <= n; t += 4) {
-                const uint8_t *xt = xq + (size_t)t * xstride;
-                for (int64_t r = r0; r < r1; r++) {
-                    float v[4];
-                    dot4(w->cols, (const uint8_t *)w->data + (size_t)r * wrb, xt, xstride, v);
-                    for (int k = 0; k < 4; k++) y[(t + k) * ldy + r] = v[k];
-                }
-            }
-        }
-        for (; t < n; t++) {
+        for (int64_t t = 0; t < n; t++) {
             const uint8_t *xt = xq + (size_t)t * xstride;
             float *yt = y + t * ldy;
             for (int64_t r = r0; r < r1; r++)
@@ -217,6 +218,13 @@ void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const
     int par = wbytes * (size_t)n >= KERN_PAR_MIN_BYTES;
 #pragma omp parallel if (par)
     kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, omp_get_thread_num(), omp_get_num_threads());
+}
+
+void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
+                       int64_t n, float *y, int64_t ldy, void *scratch) {
+    DC_ASSERT(kern_act_type(w->type) >= 0 && dtype_row_bytes(w->type, w->cols) >= 0);
+    if (n <= 0 || w->rows <= 0) return;
+    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, 1); /* nth = 1: no barrier */
 }
 
 void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,

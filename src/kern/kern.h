@@ -82,6 +82,16 @@ void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t 
 void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
                      int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch);
 
+/* Same as kern_matmul_ops, computed by the calling thread alone: no
+ * parallel region and no barrier, so each thread of a team may call it on
+ * its own matrix (with its own scratch), e.g. one expert per work item.
+ * The outputs have the same bits as kern_matmul_ops and as the variant's
+ * vec_dot of each row and token, but come from the variant's whole-matrix
+ * kernels (activation prepared once, GEMV / GEMM) instead of one vec_dot
+ * per output. */
+void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
+                       int64_t n, float *y, int64_t ldy, void *scratch);
+
 /* Dequantizes row r of a weight matrix into n floats (embedding lookups). */
 void kern_get_row(const struct kern_mat *w, int64_t r, float *y);
 

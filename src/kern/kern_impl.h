@@ -81,12 +81,35 @@ static inline void kb_k4_scales(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
     memcpy(m + 4, &m_hi, 4);
 }
 
-/* Multi-token dot: y[t] = vec_dot(n, w, xq + t * xs) for t < 4, bit-identical
- * to the variant's vec_dot for each t, with the weight row decoded once for
- * the four activation rows (prompt matmuls).  kern_matmul uses a variant's
- * table when the vec_dot slot it runs is that variant's; NULL slots fall back
- * to vec_dot per token. */
-typedef void (*kern_dot4_fn)(int64_t n, const void *w, const void *xq, size_t xs, float *y);
-extern const kern_dot4_fn kern_dot4_avx512[KERN_N_TYPES];
+/* A matmul job for a variant's whole-matrix kernels: W [rows x cols] at w
+ * (row stride wrb bytes), n quantized activation rows at x (stride xs), Y
+ * rows at y (stride ldy floats). */
+struct kern_mm_job {
+    const uint8_t *w;
+    size_t wrb;
+    int64_t cols;
+    const uint8_t *x;
+    size_t xs;
+    int64_t n;
+    float *y;
+    int64_t ldy;
+};
+
+/* Computes Y[t][r] for every token t < n and rows r0 <= r < r1 (r0 a
+ * multiple of KERN_MM_ROWS), bit-identical to the variant's vec_dot of row r
+ * with token t, for every n and every split of the rows.  kern_matmul uses a
+ * variant's table when the vec_dot slot it runs is that variant's; NULL
+ * slots fall back to vec_dot per (row, token). */
+#define KERN_MM_ROWS 16
+typedef void (*kern_mm_fn)(const struct kern_mm_job *job, int64_t r0, int64_t r1);
+extern const kern_mm_fn kern_mm_avx512[KERN_N_TYPES];
+
+/* The AVX-512 integer dots (kern_avx512_q.c), for the kern_ops_avx512 table. */
+float kern_a5_dot_q8_0(int64_t n, const void *w, const void *xq);
+float kern_a5_dot_q4_0(int64_t n, const void *w, const void *xq);
+float kern_a5_dot_q4_1(int64_t n, const void *w, const void *xq);
+float kern_a5_dot_q4_k(int64_t n, const void *w, const void *xq);
+float kern_a5_dot_q5_k(int64_t n, const void *w, const void *xq);
+float kern_a5_dot_q6_k(int64_t n, const void *w, const void *xq);
 
 #endif

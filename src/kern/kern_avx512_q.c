@@ -1,0 +1,1153 @@
+/*
+ * kern_avx512_q.c - AVX-512 VNNI kernels for the integer weight types: the
+ * single-row dots (kern_ops_avx512.vec_dot) and the whole-matrix kernels
+ * kern_matmul runs (kern_mm_avx512: a GEMV for one token, a GEMM for more).
+ * Compiled with the AVX-512 -m flags; only reached through the tables.
+ *
+ * One float summation order for all three, so that a row dotted alone, in
+ * a GEMV or in a GEMM tile with other tokens gives the same bits (the engine
+ * depends on it: a batch of requests must decode exactly as the requests
+ * alone).  Every block's integer sum isum_b is exact (i32); then
+ *
+ *   32-element types (Q8_0, Q4_0, Q4_1): the blocks go in groups of 16
+ *     (blocks 16g .. 16g+15, missing ones count as +0):
+ *       p_b = (d_w * d_x) * (float)isum_b               Q8_0, Q4_0
+ *       p_b = fma(m_w, s_x, (d_w * d_x) * (float)isum_b)  Q4_1
+ *       P_g = the adjacent-pairs tree (((p0+p1)+(p2+p3))+...) over the 16
+ *       acc = 0;  acc = acc + P_g  for g = 0, 1, ...
+ *   K-quants (one super-block of 256 at a time, see below): a chain of two
+ *     fmas per super-block.
+ *
+ * How each kernel finds the exact integers:
+ *   GEMM (n >= 4 tokens; K-quants n >= 7): 16 weight rows are transposed
+ *     ("rows in lanes") into a stack buffer, 4 bytes of each row per i32
+ *     lane, once per chunk of 32 blocks (4 super-blocks) and group of 128
+ *     tokens; the micro-kernel runs vpdpbusd on those registers against
+ *     activation dwords broadcast from memory, 8 tokens at a time: 8
+ *     vpdpbusd give one block's sums for 16 rows with no horizontal work.
+ *     Products p_b go to a small buffer and the group tree is summed from
+ *     there; accumulators are parked in Y between chunks (a store and a
+ *     reload change no bits).
+ *   GEMV (n == 1; smaller batches run it per token) and the single-row dot:
+ *     the row is read once, in order, 16 blocks (4 super-blocks) at a time:
+ *     vpdpbusd on the bytes as stored (lanes = partial sums of 4 elements),
+ *     then a blend/shuffle tree adds each block's lanes and leaves lane k =
+ *     block k, so the group's products and their tree are vector
+ *     operations (K-quants: the scales multiply the partial lanes, exact,
+ *     and one tree serves 4 super-blocks).  The GEMV prepares the
+ *     activation side once per call (rearranged quants, d_x, sums); the
+ *     single-row dot reads it as stored.  Q4_0/Q4_1 blocks (18/20 bytes)
+ *     are unpacked with word permutes (vpermt2w) from 64-byte loads, and
+ *     the f16 scales of 16 blocks come out of the same kind of permute
+ *     ("windows", q5_win).  A partial last group is read with masked loads
+ *     (zeros past the row: products +0).
+ *
+ * vpdpbusd multiplies u8 by s8.  Q4 nibbles are unsigned: sum (q-8) x =
+ * sum q x - 8 sum x.  Q8_0 weights are signed: the GEMM/GEMV use u = w ^
+ * 0x80 = w + 128, sum w x = sum u x - 128 sum x; the single-row dot uses |w|
+ * against x with w's sign.  The per-block sums of x live in stack arrays
+ * (nothing is allocated).
+ */
+#include <immintrin.h>
+
+#include "kern.h"
+#include "kern_impl.h"
+
+#define Q5_INL static inline __attribute__((always_inline))
+
+/* Tile sizes (measured on Zen 4, docs/PERFORMANCE.md).  Stack use of the
+ * GEMM: about 60 KB (repacked tile 16 KB, per-token block arrays 2 x 16 KB,
+ * products 8 KB); of the GEMV about 20 KB. */
+enum {
+    Q5_KC = 32,  /* GEMM: blocks per chunk (2 groups; the repacked tile is 16 rows x 32 blocks) */
+    Q5_TG = 128, /* GEMM: tokens per token group (one repacked tile serves all of them) */
+    Q5_NT = 8,   /* GEMM: tokens per micro-kernel call (8 independent vpdpbusd chains) */
+    Q5_GVG = 32, /* GEMV: groups of 16 blocks per chunk of prepared activations */
+};
+
+/* -------------------------------------------------------------- helpers */
+
+static inline __m128i q5_ld128(const void *p) { return _mm_loadu_si128((const __m128i *)p); }
+static inline __m256i q5_ld256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline __m512i q5_ld512(const void *p) { return _mm512_loadu_si512(p); }
+static inline int32_t q5_ld_i32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static inline float q5_f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* 32 bytes at p0 in the low half, 32 bytes at p1 in the high half */
+static inline __m512i q5_ld2x32(const uint8_t *p0, const uint8_t *p1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(q5_ld256(p0)), q5_ld256(p1), 1);
+}
+/* 16 bytes from each of p, p + s, p + 2s, p + 3s in 128-bit lanes 0..3 */
+static inline __m512i q5_ld4x16(const uint8_t *p, size_t s) {
+    __m512i z = _mm512_castsi128_si512(q5_ld128(p));
+    z = _mm512_inserti32x4(z, q5_ld128(p + s), 1);
+    z = _mm512_inserti32x4(z, q5_ld128(p + 2 * s), 2);
+    return _mm512_inserti32x4(z, q5_ld128(p + 3 * s), 3);
+}
+
+/* Loads of a group that may be partial: `lim` bytes of it exist, the rest
+ * reads as zero (masked loads do not fault on the masked bytes).  With a
+ * whole group lim is a constant and these are plain loads. */
+static inline __mmask64 q5_bmask(int n) {
+    return n <= 0 ? 0 : n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+}
+static inline __m512i q5_lw512(const uint8_t *p, int off, int lim) {
+    return off + 64 <= lim ? q5_ld512(p + off) : _mm512_maskz_loadu_epi8(q5_bmask(lim - off), p + off);
+}
+static inline __m256i q5_lw256(const uint8_t *p, int off, int lim) {
+    return off + 32 <= lim ? q5_ld256(p + off) : _mm256_maskz_loadu_epi8((__mmask32)q5_bmask(lim - off), p + off);
+}
+static inline __m128i q5_lw128(const uint8_t *p, int off, int lim) {
+    return off + 16 <= lim ? q5_ld128(p + off) : _mm_maskz_loadu_epi8((__mmask16)q5_bmask(lim - off), p + off);
+}
+static inline __m512i q5_lw2x32(const uint8_t *p, int o0, int o1, int lim) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(q5_lw256(p, o0, lim)), q5_lw256(p, o1, lim), 1);
+}
+/* 16 bytes at p + o, o + s, o + 2s, o + 3s in 128-bit lanes 0..3 */
+static inline __m512i q5_lw4x16(const uint8_t *p, int o, int s, int lim) {
+    __m512i z = _mm512_castsi128_si512(q5_lw128(p, o, lim));
+    z = _mm512_inserti32x4(z, q5_lw128(p, o + s, lim), 1);
+    z = _mm512_inserti32x4(z, q5_lw128(p, o + 2 * s, lim), 2);
+    return _mm512_inserti32x4(z, q5_lw128(p, o + 3 * s, lim), 3);
+}
+
+static inline int32_t q5_hsum256_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* sum of the 32 int8 at p */
+static inline int32_t q5_sum32(const uint8_t *p) {
+    return q5_hsum256_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), q5_ld256(p)));
+}
+
+/* Integer lane tree.  comb(a, b) at unit size s (1, 2, 4 lanes): unit 2m of
+ * the result is a's units 2m + 2m+1 added, unit 2m+1 is b's units 2m +
+ * 2m+1: two blends, one in-lane swap, one add. */
+static inline __m512i q5_comb1(__m512i a, __m512i b) {
+    __m512i t = _mm512_mask_blend_epi32(0xaaaa, a, b), u = _mm512_mask_blend_epi32(0xaaaa, b, a);
+    return _mm512_add_epi32(t, _mm512_shuffle_epi32(u, _MM_PERM_CDAB));
+}
+static inline __m512i q5_comb2(__m512i a, __m512i b) {
+    __m512i t = _mm512_mask_blend_epi32(0xcccc, a, b), u = _mm512_mask_blend_epi32(0xcccc, b, a);
+    return _mm512_add_epi32(t, _mm512_shuffle_epi32(u, _MM_PERM_BADC));
+}
+static inline __m512i q5_comb4(__m512i a, __m512i b) {
+    __m512i t = _mm512_mask_blend_epi32(0xf0f0, a, b), u = _mm512_mask_blend_epi32(0xf0f0, b, a);
+    return _mm512_add_epi32(t, _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+/* d[i] (i < 8) holds item i in lanes 0..7 and item i + 8 in lanes 8..15
+ * (eight partial sums each); returns the 16 item sums, lane k = item k. */
+Q5_INL __m512i q5_tree8(const __m512i d[8]) {
+    __m512i e0 = q5_comb1(d[0], d[1]), e1 = q5_comb1(d[2], d[3]);
+    __m512i e2 = q5_comb1(d[4], d[5]), e3 = q5_comb1(d[6], d[7]);
+    return q5_comb4(q5_comb2(e0, e1), q5_comb2(e2, e3));
+}
+
+/* d[j] (j < 4) holds item j + 4L in 128-bit lane L (four partial sums
+ * each); returns the 16 item sums, lane k = item k. */
+Q5_INL __m512i q5_tree4(const __m512i d[4]) { return q5_comb2(q5_comb1(d[0], d[1]), q5_comb1(d[2], d[3])); }
+
+/* The group tree of the 32-element types over the 16 lanes of p:
+ * lane 0 of each level holds ((p0+p1)+(p2+p3))+... (float adds commute). */
+static inline float q5_hadd16(__m512 p) {
+    p = _mm512_add_ps(p, _mm512_permute_ps(p, 0xb1));
+    p = _mm512_add_ps(p, _mm512_permute_ps(p, 0x4e));
+    p = _mm512_add_ps(p, _mm512_shuffle_f32x4(p, p, _MM_SHUFFLE(2, 3, 0, 1)));
+    p = _mm512_add_ps(p, _mm512_shuffle_f32x4(p, p, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_cvtss_f32(p);
+}
+
+/* The same tree over 16 vectors (GEMM: one lane per row). */
+Q5_INL __m512 q5_tree16_ps(const __m512 *p) {
+    __m512 a[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) a[i] = _mm512_add_ps(p[2 * i], p[2 * i + 1]);
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) a[i] = _mm512_add_ps(a[2 * i], a[2 * i + 1]);
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; i++) a[i] = _mm512_add_ps(a[2 * i], a[2 * i + 1]);
+    return _mm512_add_ps(a[0], a[1]);
+}
+
+static inline float q5_add1(float a, float b) { return _mm_cvtss_f32(_mm_add_ss(_mm_set_ss(a), _mm_set_ss(b))); }
+
+/* Windows: 16 records of S bytes (a group of blocks) whose f16 fields at
+ * byte offsets 0 (and 2) are wanted as 16 floats.  Each window is a 128-byte
+ * stretch inside the group (two 64-byte loads at `start`) holding the fields
+ * of several records; one vpermt2w per window moves record k's fields to
+ * words k (field 0) and 16 + k (field 1), and a masked blend merges the
+ * windows.  The tables follow one rule: starting at the first record not yet
+ * covered, a window starts at that record (or 128 bytes before the group's
+ * end, if earlier) and takes every following record whose fields end inside
+ * it; the index of record k is (k S - start) / 2 (+1 for field 1, mod 64
+ * where the field is unused). */
+struct q5_win {
+    int n;
+    int start[4];
+    uint32_t mask[4];
+    int16_t idx[4][32];
+};
+
+/* Q8_0 weights and activations: d (S = 34) */
+static const struct q5_win q5_win_q8_0 = {
+    4,
+    {0, 136, 272, 408},
+    {0x000f000fu, 0x00f000f0u, 0x0f000f00u, 0xf000f000u},
+    {
+        {0, 17, 34, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 18, 35, 52, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 17, 34, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 18, 35, 52, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 34, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 18, 35, 52, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 34, 51, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 18, 35, 52},
+    },
+};
+/* Q4_0 weights: d (S = 18) */
+static const struct q5_win q5_win_q4_0 = {
+    2,
+    {0, 144},
+    {0x00ff00ffu, 0xff00ff00u},
+    {
+        {0, 9, 18, 27, 36, 45, 54, 63, 0, 0, 0, 0, 0, 0, 0, 0, 1, 10, 19, 28, 37, 46, 55, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 18, 27, 36, 45, 54, 63, 0, 0, 0, 0, 0, 0, 0, 0, 1, 10, 19, 28, 37, 46, 55, 0},
+    },
+};
+/* Q4_1 weights: d, m (S = 20) */
+static const struct q5_win q5_win_q4_1 = {
+    3,
+    {0, 140, 192},
+    {0x007f007fu, 0x3f803f80u, 0xc000c000u},
+    {
+        {0, 10, 20, 30, 40, 50, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 11, 21, 31, 41, 51, 61, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 10, 20, 30, 40, 50, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 11, 21, 31, 41, 51, 61, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 44, 54, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 45, 55},
+    },
+};
+/* Q8_1 activations: d, s (S = 36) */
+static const struct q5_win q5_win_q8_1 = {
+    4,
+    {0, 144, 288, 432},
+    {0x000f000fu, 0x00f000f0u, 0x0f000f00u, 0xf000f000u},
+    {
+        {0, 18, 36, 54, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 19, 37, 55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 18, 36, 54, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 19, 37, 55, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 18, 36, 54, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 19, 37, 55, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 18, 36, 54, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 19, 37, 55},
+    },
+};
+
+/* words k = field 0 and 16 + k = field 1 of record k; nw = w->n (a
+ * constant at each call, so the loop unrolls) */
+Q5_INL __m512i q5_win_get(const struct q5_win *w, int nw, const uint8_t *p, int lim) {
+    __m512i r = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int i = 0; i < nw; i++) {
+        const int o = w->start[i];
+        r = _mm512_mask_blend_epi16(w->mask[i], r,
+                                    _mm512_permutex2var_epi16(q5_lw512(p, o, lim), _mm512_loadu_si512(w->idx[i]),
+                                                              q5_lw512(p, o + 64, lim)));
+    }
+    return r;
+}
+static inline __m512 q5_win_lo(__m512i r) { return _mm512_cvtph_ps(_mm512_castsi512_si256(r)); }
+static inline __m512 q5_win_hi(__m512i r) { return _mm512_cvtph_ps(_mm512_extracti64x4_epi64(r, 1)); }
+
+/* ------------------------------------ 32-element types: types and layouts */
+
+/* per-block activation value: -mul sum(x) (Q8_0, Q4_0) or s_x (Q4_1) */
+union q5_ax {
+    int32_t i;
+    float f;
+};
+
+enum { Q5_Q8_0 = 0, Q5_Q4_0 = 1, Q5_Q4_1 = 2 };
+
+/* weight and activation block sizes, quant offsets */
+static inline int q5_wsz(int ty) { return ty == Q5_Q8_0 ? KB_Q8_0_SIZE : ty == Q5_Q4_0 ? KB_Q4_0_SIZE : KB_Q4_1_SIZE; }
+static inline int q5_wqs(int ty) { return ty == Q5_Q8_0 ? KB_Q8_0_QS : ty == Q5_Q4_0 ? KB_Q4_0_QS : KB_Q4_1_QS; }
+static inline int q5_xsz(int ty) { return ty == Q5_Q4_1 ? KB_Q8_1_SIZE : KB_Q8_0_SIZE; }
+static inline int q5_xqs(int ty) { return ty == Q5_Q4_1 ? KB_Q8_1_QS : KB_Q8_0_QS; }
+/* windows of the weight and activation fields (what q5_win_init finds) */
+static inline int q5_nww(int ty) { return ty == Q5_Q8_0 ? 4 : ty == Q5_Q4_0 ? 2 : 3; }
+enum { Q5_NWX = 4 };
+
+/* Q4 weights of a group: the quants of blocks 4j..4j+3 in 128-bit lanes
+ * 0..3 come from the 128-byte window at byte 64j by one word permute: word w
+ * = quant bytes 2(w%8), +1 of block 4j + w/8, at window word
+ * (S (4j + w/8) + qoff + 2 (w%8) - 64j) / 2.  Loads past the group are
+ * masked (Q4_0's last window). */
+static const int16_t q5_q4_0_idx[4][32] = {
+    {1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 34, 35},
+    {5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24, 25, 26, 27, 28, 29, 30, 32, 33, 34, 35, 36, 37, 38, 39},
+    {9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31, 32, 33, 34, 36, 37, 38, 39, 40, 41, 42, 43},
+    {13, 14, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28, 29, 31, 32, 33, 34, 35, 36, 37, 38, 40, 41, 42, 43, 44, 45, 46, 47},
+};
+static const int16_t q5_q4_1_idx[4][32] = {
+    {2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 18, 19, 22, 23, 24, 25, 26, 27, 28, 29, 32, 33, 34, 35, 36, 37, 38, 39},
+    {10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 26, 27, 30, 31, 32, 33, 34, 35, 36, 37, 40, 41, 42, 43, 44, 45, 46, 47},
+    {18, 19, 20, 21, 22, 23, 24, 25, 28, 29, 30, 31, 32, 33, 34, 35, 38, 39, 40, 41, 42, 43, 44, 45, 48, 49, 50, 51, 52, 53, 54, 55},
+    {26, 27, 28, 29, 30, 31, 32, 33, 36, 37, 38, 39, 40, 41, 42, 43, 46, 47, 48, 49, 50, 51, 52, 53, 56, 57, 58, 59, 60, 61, 62, 63},
+};
+/* q5_tree4 over those registers leaves block 4(l % 4) + l / 4 in lane l:
+ * this permutation puts block k in lane k (it is its own inverse) */
+static const int32_t q5_q4_perm[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+
+/* raw quant bytes (16 per 128-bit lane) of the group at p, for j < 4 */
+Q5_INL void q5_q4_load(int S, const uint8_t *p, int lim, __m512i v[4]) {
+    const int16_t(*idx)[32] = S == KB_Q4_0_SIZE ? q5_q4_0_idx : q5_q4_1_idx;
+    __m512i a[5];
+#pragma GCC unroll 5
+    for (int m = 0; m < 5; m++) a[m] = q5_lw512(p, 64 * m, lim);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) v[j] = _mm512_permutex2var_epi16(a[j], _mm512_loadu_si512(idx[j]), a[j + 1]);
+}
+
+static inline void q5_nib(__m512i v, __m512i *lo, __m512i *hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    *lo = _mm512_and_si512(v, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+}
+
+/* ------------------------------- 32-element types: one group of one row */
+
+/* the window tables of a type's weights and activations */
+static inline const struct q5_win *q5_ww(int ty) {
+    return ty == Q5_Q8_0 ? &q5_win_q8_0 : ty == Q5_Q4_0 ? &q5_win_q4_0 : &q5_win_q4_1;
+}
+static inline const struct q5_win *q5_wx(int ty) { return ty == Q5_Q4_1 ? &q5_win_q8_1 : &q5_win_q8_0; }
+
+/* The activation side of group g (16 blocks at x), prepared for the GEMV:
+ * xp[8] the quants arranged for the weight registers, dx[16] = d_x,
+ * ax[16] = -mul sum(x) (Q8_0, Q4_0) or s_x (Q4_1). */
+static void q5_prep_group(int ty, const uint8_t *x, __m512i *xp, float *dx, union q5_ax *ax) {
+    const int xs = q5_xsz(ty), xq = q5_xqs(ty);
+    if (ty == Q5_Q8_0) {
+        for (int i = 0; i < 8; i++) xp[i] = q5_ld2x32(x + i * xs + xq, x + (i + 8) * xs + xq);
+    } else {
+        for (int j = 0; j < 4; j++) {
+            xp[j] = q5_ld4x16(x + 4 * j * xs + xq, (size_t)xs);
+            xp[4 + j] = q5_ld4x16(x + 4 * j * xs + xq + 16, (size_t)xs);
+        }
+    }
+    for (int k = 0; k < 16; k++) {
+        const uint8_t *b = x + k * xs;
+        dx[k] = q5_f16(b);
+        if (ty == Q5_Q4_1) ax[k].f = q5_f16(b + KB_Q8_1_S);
+        else ax[k].i = -(ty == Q5_Q8_0 ? 128 : 8) * q5_sum32(b + xq);
+    }
+}
+
+/* Block sums of the group at w (16 blocks, lane k = block k): against the
+ * prepared activation (xp, ax) when raw is 0, else against x as stored.
+ * lw, lx: bytes of the weight and activation group that exist (a partial
+ * last group reads zeros past them, whose products are +0). */
+Q5_INL __m512i q5_gsum(int ty, const uint8_t *w, const __m512i *xp, const union q5_ax *ax, const uint8_t *x, int raw,
+                       int lw, int lx) {
+    const __m512i zero = _mm512_setzero_si512();
+    if (ty == Q5_Q8_0) {
+        __m512i d[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) { /* blocks i and i + 8 */
+            __m512i qw = q5_lw2x32(w, i * KB_Q8_0_SIZE + KB_Q8_0_QS, (i + 8) * KB_Q8_0_SIZE + KB_Q8_0_QS, lw);
+            if (raw) {
+                __m512i qx = q5_lw2x32(x, i * KB_Q8_0_SIZE + KB_Q8_0_QS, (i + 8) * KB_Q8_0_SIZE + KB_Q8_0_QS, lx);
+                qx = _mm512_mask_sub_epi8(qx, _mm512_movepi8_mask(qw), zero, qx);
+                d[i] = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(qw), qx);
+            } else {
+                d[i] = _mm512_dpbusd_epi32(zero, _mm512_xor_si512(qw, _mm512_set1_epi8((char)0x80)), xp[i]);
+            }
+        }
+        __m512i g = q5_tree8(d);
+        return raw ? g : _mm512_add_epi32(g, _mm512_loadu_si512(ax));
+    }
+    const int S = q5_wsz(ty), xs = q5_xsz(ty), xq = q5_xqs(ty);
+    __m512i v[4], d[4];
+    q5_q4_load(S, w, lw, v);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) { /* blocks 4j .. 4j + 3 */
+        __m512i lo, hi, xl, xh;
+        q5_nib(v[j], &lo, &hi);
+        if (raw) {
+            xl = q5_lw4x16(x, 4 * j * xs + xq, xs, lx);
+            xh = q5_lw4x16(x, 4 * j * xs + xq + 16, xs, lx);
+        } else {
+            xl = xp[j];
+            xh = xp[4 + j];
+        }
+        d[j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, xl), hi, xh);
+        if (raw && ty == Q5_Q4_0) {
+            const __m512i eight = _mm512_set1_epi8(8);
+            d[j] = _mm512_sub_epi32(d[j], _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, eight, xl), eight, xh));
+        }
+    }
+    __m512i g = _mm512_permutexvar_epi32(_mm512_loadu_si512(q5_q4_perm), q5_tree4(d));
+    return (raw || ty == Q5_Q4_1) ? g : _mm512_add_epi32(g, _mm512_loadu_si512(ax));
+}
+
+/* 16 f16 at p, p + S, ..., p + 15 S as floats, packed in general registers
+ * (the integer pipes are idle in the vector-bound dots); records past lim
+ * bytes read as 0. */
+Q5_INL __m512 q5_f16x16(const uint8_t *p, int S, int lim) {
+    uint64_t a[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        uint64_t v = 0;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            const int k = 4 * q + i;
+            uint16_t h = 0;
+            if (k * S + 2 <= lim) memcpy(&h, p + k * S, 2);
+            v |= (uint64_t)h << (16 * i);
+        }
+        a[q] = v;
+    }
+    return _mm512_cvtph_ps(_mm256_setr_epi64x((long long)a[0], (long long)a[1], (long long)a[2], (long long)a[3]));
+}
+
+/* The products p_b of a group (lane k = block k). */
+Q5_INL __m512 q5_gprod(int ty, const uint8_t *w, const __m512i *xp, const float *dx, const union q5_ax *ax,
+                       const uint8_t *x, int raw, int lw, int lx) {
+    const __m512i g = q5_gsum(ty, w, xp, ax, x, raw, lw, lx);
+    const __m512i fw = q5_win_get(q5_ww(ty), q5_nww(ty), w, lw);
+    __m512 dxv, sxv = _mm512_setzero_ps();
+    if (raw) {
+        if (ty == Q5_Q4_1) {
+            __m512i fx = q5_win_get(q5_wx(ty), Q5_NWX, x, lx);
+            dxv = q5_win_lo(fx);
+            sxv = q5_win_hi(fx);
+        } else {
+            dxv = q5_f16x16(x, KB_Q8_0_SIZE, lx);
+        }
+    } else {
+        dxv = _mm512_loadu_ps(dx);
+        if (ty == Q5_Q4_1) sxv = _mm512_loadu_ps(ax);
+    }
+    __m512 p = _mm512_mul_ps(_mm512_mul_ps(q5_win_lo(fw), dxv), _mm512_cvtepi32_ps(g));
+    if (ty == Q5_Q4_1) p = _mm512_fmadd_ps(q5_win_hi(fw), sxv, p);
+    return p;
+}
+
+/* A partial group (nbg < 16 blocks at p, block size S) copied into a
+ * zeroed full group: the missing blocks then have d = 0 and zero quants, so
+ * their products are exactly +0, as the summation order says, and the
+ * vector code (which reads whole groups) applies. */
+static inline void q5_pad(uint8_t *dst, const uint8_t *p, int nbg, int S) {
+    memset(dst, 0, (size_t)(16 * S));
+    memcpy(dst, p, (size_t)(nbg * S));
+}
+
+/* ------------------------------------------ 32-element types: the dots */
+
+Q5_INL float q5_dot32(int ty, int64_t n, const uint8_t *w, const uint8_t *x) {
+    const int64_t nb = n / KB_QK, ng = nb / 16;
+    const int ws = q5_wsz(ty), xs = q5_xsz(ty), tail = (int)(nb % 16);
+    float acc = 0.0f;
+    for (int64_t g = 0; g < ng; g++)
+        acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + g * 16 * ws, NULL, NULL, NULL, x + g * 16 * xs, 1, 16 * ws, 16 * xs)));
+    if (tail)
+        acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + ng * 16 * ws, NULL, NULL, NULL, x + ng * 16 * xs, 1, tail * ws,
+                                              tail * xs)));
+    return acc;
+}
+
+float kern_a5_dot_q8_0(int64_t n, const void *w, const void *xq) { return q5_dot32(Q5_Q8_0, n, w, xq); }
+float kern_a5_dot_q4_0(int64_t n, const void *w, const void *xq) { return q5_dot32(Q5_Q4_0, n, w, xq); }
+float kern_a5_dot_q4_1(int64_t n, const void *w, const void *xq) { return q5_dot32(Q5_Q4_1, n, w, xq); }
+
+/* ------------------------------------------ 32-element types: the GEMV */
+
+Q5_INL void q5_gemv32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    const int64_t nb = j->cols / KB_QK, ng = (nb + 15) / 16, nfull = nb / 16;
+    const int ws = q5_wsz(ty), xs = q5_xsz(ty), tail = (int)(nb % 16);
+    _Alignas(64) __m512i xp[8 * Q5_GVG];
+    _Alignas(64) float dx[16 * Q5_GVG];
+    _Alignas(64) union q5_ax ax[16 * Q5_GVG];
+    _Alignas(64) uint8_t px[16 * KB_Q8_1_SIZE]; /* the largest blocks: 36 bytes */
+    for (int64_t g0 = 0; g0 < ng; g0 += Q5_GVG) {
+        const int64_t g1 = ng - g0 < Q5_GVG ? ng : g0 + Q5_GVG;
+        for (int64_t g = g0; g < g1; g++) {
+            const uint8_t *xg = j->x + g * 16 * xs;
+            if (g == nfull) { /* the partial last group */
+                q5_pad(px, xg, tail, xs);
+                xg = px;
+            }
+            q5_prep_group(ty, xg, xp + 8 * (g - g0), dx + 16 * (g - g0), ax + 16 * (g - g0));
+        }
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = j->w + (size_t)r * j->wrb;
+            float acc = g0 ? j->y[r] : 0.0f;
+            const int64_t gf = g1 < nfull ? g1 : nfull; /* whole groups of this chunk end here */
+            for (int64_t g = g0; g < gf; g++) {
+                const int64_t k = g - g0;
+                acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + g * 16 * ws, xp + 8 * k, dx + 16 * k, ax + 16 * k, NULL, 0,
+                                                      16 * ws, 0)));
+            }
+            if (gf < g1) { /* the partial last group */
+                const int64_t k = gf - g0;
+                acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + gf * 16 * ws, xp + 8 * k, dx + 16 * k, ax + 16 * k, NULL, 0,
+                                                      tail * ws, 0)));
+            }
+            j->y[r] = acc;
+        }
+    }
+}
+
+/* ------------------------------------------ 32-element types: the GEMM */
+
+/* Transposes 32 bytes of 16 rows (at p + ro[i]) into o[g] lane i = bytes
+ * 4g..4g+3 of row i. */
+static void q5_tr16x32(const uint8_t *p, const size_t ro[16], __m512i o[8]) {
+    __m512i u[8];
+    for (int h = 0; h < 2; h++) {
+        /* [row j | row j + 4] for j < 4, of rows 8h .. 8h + 7 */
+        __m512i q0 = q5_ld2x32(p + ro[8 * h + 0], p + ro[8 * h + 4]);
+        __m512i q1 = q5_ld2x32(p + ro[8 * h + 1], p + ro[8 * h + 5]);
+        __m512i q2 = q5_ld2x32(p + ro[8 * h + 2], p + ro[8 * h + 6]);
+        __m512i q3 = q5_ld2x32(p + ro[8 * h + 3], p + ro[8 * h + 7]);
+        __m512i t0 = _mm512_unpacklo_epi32(q0, q1), t1 = _mm512_unpackhi_epi32(q0, q1);
+        __m512i t2 = _mm512_unpacklo_epi32(q2, q3), t3 = _mm512_unpackhi_epi32(q2, q3);
+        /* 128-bit lane 0: dword g of rows 0..3, 1: dword g + 4, 2, 3: the same of rows 4..7 */
+        u[4 * h + 0] = _mm512_unpacklo_epi64(t0, t2);
+        u[4 * h + 1] = _mm512_unpackhi_epi64(t0, t2);
+        u[4 * h + 2] = _mm512_unpacklo_epi64(t1, t3);
+        u[4 * h + 3] = _mm512_unpackhi_epi64(t1, t3);
+    }
+    for (int g = 0; g < 4; g++) {
+        o[g] = _mm512_shuffle_i32x4(u[g], u[4 + g], _MM_SHUFFLE(2, 0, 2, 0));
+        o[g + 4] = _mm512_shuffle_i32x4(u[g], u[4 + g], _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+/* Repacks rows [0, nr) (later rows repeat the last) x blocks [b0, b0 + nbk)
+ * at w: wb[8 b + g] lane i = the 4 quants of row i's block that pair with
+ * activation dword g, as u8 (Q8_0: w ^ 0x80; Q4: g < 4 low nibbles of
+ * bytes 4g..4g+3, g >= 4 high nibbles of bytes 4(g-4)..); dws[16 b + i] =
+ * d of row i's block, mws the same for m (Q4_1). */
+static void q5_repack32(int ty, const uint8_t *w, size_t wrb, int nr, int64_t b0, int nbk, __m512i *wb, float *dws,
+                        float *mws) {
+    size_t ro[16];
+    for (int i = 0; i < 16; i++) ro[i] = (size_t)(i < nr ? i : nr - 1) * wrb;
+    const int S = q5_wsz(ty), qs = q5_wqs(ty);
+    for (int b = 0; b < nbk; b++) {
+        __m512i *o = wb + 8 * b;
+        const size_t off = (size_t)(b0 + b) * (size_t)S;
+        if (ty != Q5_Q8_0) {
+            const uint8_t *p = w + off + qs;
+            __m512i r[4];
+            for (int i = 0; i < 4; i++) {
+                __m512i z = _mm512_castsi128_si512(q5_ld128(p + ro[i]));
+                z = _mm512_inserti32x4(z, q5_ld128(p + ro[i + 4]), 1);
+                z = _mm512_inserti32x4(z, q5_ld128(p + ro[i + 8]), 2);
+                r[i] = _mm512_inserti32x4(z, q5_ld128(p + ro[i + 12]), 3);
+            }
+            /* 4x4 dword transpose per 128-bit lane: lane (L, i) = dword g of row 4L + i */
+            __m512i t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1]);
+            __m512i t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3]);
+            q5_nib(_mm512_unpacklo_epi64(t0, t2), &o[0], &o[4]);
+            q5_nib(_mm512_unpackhi_epi64(t0, t2), &o[1], &o[5]);
+            q5_nib(_mm512_unpacklo_epi64(t1, t3), &o[2], &o[6]);
+            q5_nib(_mm512_unpackhi_epi64(t1, t3), &o[3], &o[7]);
+        } else {
+            const __m512i flip = _mm512_set1_epi8((char)0x80);
+            q5_tr16x32(w + off + KB_Q8_0_QS, ro, o);
+            for (int g = 0; g < 8; g++) o[g] = _mm512_xor_si512(o[g], flip);
+        }
+        uint16_t h[16], hm[16];
+        for (int i = 0; i < 16; i++) memcpy(&h[i], w + ro[i] + off, 2);
+        _mm512_store_ps(dws + 16 * b, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)h)));
+        if (ty == Q5_Q4_1) {
+            for (int i = 0; i < 16; i++) memcpy(&hm[i], w + ro[i] + off + KB_Q4_1_M, 2);
+            _mm512_store_ps(mws + 16 * b, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)hm)));
+        }
+    }
+}
+
+/* acc[t] += the group trees of nbg <= 16 repacked blocks for NT tokens.
+ * x: token 0's first block of the group, tokens xs apart; dx, ax: [t][Q5_KC]
+ * per-block activation arrays at the group's first block; pb: scratch for
+ * the products, [NT][16] vectors. */
+Q5_INL void q5_tile32(int ty, const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
+                      size_t xs, const float *dx, const union q5_ax *ax, int NT, __m512 *acc, __m512 *pb) {
+    const int xb = q5_xsz(ty), xq = q5_xqs(ty);
+    for (int b = 0; b < nbg; b++) {
+        const __m512i *wp = wb + 8 * b;
+        const uint8_t *q = x + (size_t)b * (size_t)xb + xq;
+        /* the tokens' sums are independent chains: interleave them */
+        __m512i s[Q5_NT];
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++)
+            s[t] = ty == Q5_Q4_1 ? _mm512_setzero_si512() : _mm512_set1_epi32(ax[t * Q5_KC + b].i);
+#pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            const __m512i wg = _mm512_load_si512(wp + g);
+#pragma GCC unroll 8
+            for (int t = 0; t < NT; t++)
+                s[t] = _mm512_dpbusd_epi32(s[t], wg, _mm512_set1_epi32(q5_ld_i32(q + (size_t)t * xs + 4 * g)));
+        }
+        const __m512 dw = _mm512_load_ps(dws + 16 * b);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            __m512 p = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(dx[t * Q5_KC + b])), _mm512_cvtepi32_ps(s[t]));
+            if (ty == Q5_Q4_1)
+                p = _mm512_fmadd_ps(_mm512_load_ps(mws + 16 * b), _mm512_set1_ps(ax[t * Q5_KC + b].f), p);
+            pb[16 * t + b] = p;
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        for (int b = nbg; b < 16; b++) pb[16 * t + b] = _mm512_setzero_ps();
+        acc[t] = _mm512_add_ps(acc[t], q5_tree16_ps(pb + 16 * t));
+    }
+}
+
+#define Q5_TILE_CASES(TY)                                                                                    \
+    switch (nt) {                                                                                            \
+    case 8: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 8, acc, pb); break;                              \
+    case 7: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 7, acc, pb); break;                              \
+    case 6: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 6, acc, pb); break;                              \
+    case 5: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 5, acc, pb); break;                              \
+    case 4: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 4, acc, pb); break;                              \
+    case 3: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 3, acc, pb); break;                              \
+    case 2: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 2, acc, pb); break;                              \
+    default: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 1, acc, pb); break;                             \
+    }
+
+static void q5_tile32_q8_0(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
+                           size_t xs, const float *dx, const union q5_ax *ax, int nt, __m512 *acc, __m512 *pb) {
+    Q5_TILE_CASES(Q5_Q8_0)
+}
+static void q5_tile32_q4_0(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
+                           size_t xs, const float *dx, const union q5_ax *ax, int nt, __m512 *acc, __m512 *pb) {
+    Q5_TILE_CASES(Q5_Q4_0)
+}
+static void q5_tile32_q4_1(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
+                           size_t xs, const float *dx, const union q5_ax *ax, int nt, __m512 *acc, __m512 *pb) {
+    Q5_TILE_CASES(Q5_Q4_1)
+}
+
+static void q5_gemm32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    const int64_t nb = j->cols / KB_QK;
+    const int xb = q5_xsz(ty), xq = q5_xqs(ty);
+    _Alignas(64) __m512i wb[8 * Q5_KC];
+    _Alignas(64) float dws[16 * Q5_KC], mws[16 * Q5_KC];
+    _Alignas(64) float dx[Q5_TG * Q5_KC];
+    _Alignas(64) union q5_ax ax[Q5_TG * Q5_KC];
+    _Alignas(64) __m512 pb[16 * Q5_NT];
+    for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG) {
+        const int ntg = (int)(j->n - t0 < Q5_TG ? j->n - t0 : Q5_TG);
+        for (int64_t kb0 = 0; kb0 < nb; kb0 += Q5_KC) {
+            const int nbk = (int)(nb - kb0 < Q5_KC ? nb - kb0 : Q5_KC);
+            for (int t = 0; t < ntg; t++)
+                for (int b = 0; b < nbk; b++) {
+                    const uint8_t *bx = j->x + (size_t)(t0 + t) * j->xs + (size_t)(kb0 + b) * (size_t)xb;
+                    dx[t * Q5_KC + b] = q5_f16(bx);
+                    if (ty == Q5_Q4_1) ax[t * Q5_KC + b].f = q5_f16(bx + KB_Q8_1_S);
+                    else ax[t * Q5_KC + b].i = -(ty == Q5_Q8_0 ? 128 : 8) * q5_sum32(bx + xq);
+                }
+            for (int64_t r = r0; r < r1; r += 16) {
+                const int nr = (int)(r1 - r < 16 ? r1 - r : 16);
+                const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
+                q5_repack32(ty, j->w + (size_t)r * j->wrb, j->wrb, nr, kb0, nbk, wb, dws, mws);
+                for (int tt = 0; tt < ntg; tt += Q5_NT) {
+                    const int nt = ntg - tt < Q5_NT ? ntg - tt : Q5_NT;
+                    float *y = j->y + (t0 + tt) * j->ldy + r;
+                    __m512 acc[Q5_NT];
+                    for (int t = 0; t < nt; t++)
+                        acc[t] = kb0 ? _mm512_maskz_loadu_ps(m, y + t * j->ldy) : _mm512_setzero_ps();
+                    for (int gb = 0; gb < nbk; gb += 16) {
+                        const int nbg = nbk - gb < 16 ? nbk - gb : 16;
+                        const uint8_t *x = j->x + (size_t)(t0 + tt) * j->xs + (size_t)(kb0 + gb) * (size_t)xb;
+                        const size_t o = (size_t)tt * Q5_KC + (size_t)gb;
+                        if (ty == Q5_Q8_0)
+                            q5_tile32_q8_0(wb + 8 * gb, dws + 16 * gb, mws + 16 * gb, nbg, x, j->xs, dx + o, ax + o, nt,
+                                           acc, pb);
+                        else if (ty == Q5_Q4_0)
+                            q5_tile32_q4_0(wb + 8 * gb, dws + 16 * gb, mws + 16 * gb, nbg, x, j->xs, dx + o, ax + o, nt,
+                                           acc, pb);
+                        else
+                            q5_tile32_q4_1(wb + 8 * gb, dws + 16 * gb, mws + 16 * gb, nbg, x, j->xs, dx + o, ax + o, nt,
+                                           acc, pb);
+                    }
+                    for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + t * j->ldy, m, acc[t]);
+                }
+            }
+        }
+    }
+}
+
+/* Small batches: the GEMM's repacking pays off from about 4 tokens (32-element
+ * types) or 7 (K-quants; measured, docs/PERFORMANCE.md); below that each token
+ * runs the GEMV, over blocks of Q5_SMALL_ROWS rows so the rows stay in L2
+ * for all tokens. */
+enum { Q5_SMALL_ROWS = 64 };
+typedef void (*q5_gemv_fn)(const struct kern_mm_job *j, int64_t r0, int64_t r1);
+
+static void q5_per_token(q5_gemv_fn gemv, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    for (int64_t rb = r0; rb < r1; rb += Q5_SMALL_ROWS) {
+        const int64_t re = r1 - rb < Q5_SMALL_ROWS ? r1 : rb + Q5_SMALL_ROWS;
+        for (int64_t t = 0; t < j->n; t++) {
+            struct kern_mm_job j1 = *j;
+            j1.x += (size_t)t * j->xs;
+            j1.y += t * j->ldy;
+            j1.n = 1;
+            gemv(&j1, rb, re);
+        }
+    }
+}
+
+static void q5_gemv_q8_0(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemv32(Q5_Q8_0, j, r0, r1); }
+static void q5_gemv_q4_0(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemv32(Q5_Q4_0, j, r0, r1); }
+static void q5_gemv_q4_1(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemv32(Q5_Q4_1, j, r0, r1); }
+
+enum { Q5_GEMM_MIN32 = 4, Q5_GEMM_MINK = 7 };
+
+static void q5_mm_q8_0(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    if (j->n < Q5_GEMM_MIN32) q5_per_token(q5_gemv_q8_0, j, r0, r1);
+    else q5_gemm32(Q5_Q8_0, j, r0, r1);
+}
+static void q5_mm_q4_0(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    if (j->n < Q5_GEMM_MIN32) q5_per_token(q5_gemv_q4_0, j, r0, r1);
+    else q5_gemm32(Q5_Q4_0, j, r0, r1);
+}
+static void q5_mm_q4_1(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    if (j->n < Q5_GEMM_MIN32) q5_per_token(q5_gemv_q4_1, j, r0, r1);
+    else q5_gemm32(Q5_Q4_1, j, r0, r1);
+}
+
+/* ------------------------------------------------------------ K-quants */
+
+/* Per super-block (256 elements, Q8_K activations), exact integers:
+ *   Q4_K, Q5_K: tot = sum_k sc_k isum_k over the 8 sub-blocks of 32,
+ *               mn  = sum_k m_k (bsum_2k + bsum_2k+1);
+ *               acc = fma(d_x * d, (float)tot, acc);
+ *               acc = fnmadd(d_x * dmin, (float)mn, acc)   (acc - product, fused)
+ *   Q6_K:       tot = sum_g sc_g sum_{e in g} (q_e - 32) x_e over 16 groups of 16
+ *               (computed as sum_g sc_g isum_g + sum_g (-32 sc_g) bsum_g);
+ *               acc = fma(d_x * d, (float)tot, acc)
+ * acc starts at 0; |tot| < 2^31 (Q5_K: 8 * 63 * 32 * 31 * 127; Q6_K: 16 *
+ * 128 * 16 * 32 * 127).  In the rows of the GEMV and the dots the two
+ * integers are sums of lanes (scales multiply the partial lanes, which is
+ * exact), so no per-sub-block reduction is needed. */
+
+enum { Q5_K4 = 0, Q5_K5 = 1, Q5_K6 = 2 };
+enum { Q5_KKC = 4 }; /* GEMM: super-blocks per chunk (the repacked tile: 16 rows x 4 x 256 = 16 KB) */
+
+static inline int q5_ksz(int ty) { return ty == Q5_K4 ? KB_Q4_K_SIZE : ty == Q5_K5 ? KB_Q5_K_SIZE : KB_Q6_K_SIZE; }
+
+static inline float q5_chain_k(int ty, float acc, float dx, const uint8_t *bw, int32_t tot, int32_t mn) {
+    __m128 a = _mm_set_ss(acc), vdx = _mm_set_ss(dx);
+    if (ty == Q5_K6) {
+        __m128 s = _mm_mul_ss(vdx, _mm_set_ss(q5_f16(bw + KB_Q6_K_D)));
+        return _mm_cvtss_f32(_mm_fmadd_ss(s, _mm_cvtsi32_ss(_mm_setzero_ps(), tot), a));
+    }
+    __m128 s = _mm_mul_ss(vdx, _mm_set_ss(q5_f16(bw + KB_Q4_K_D)));
+    __m128 sm = _mm_mul_ss(vdx, _mm_set_ss(q5_f16(bw + KB_Q4_K_DMIN)));
+    a = _mm_fmadd_ss(s, _mm_cvtsi32_ss(_mm_setzero_ps(), tot), a);
+    return _mm_cvtss_f32(_mm_fnmadd_ss(sm, _mm_cvtsi32_ss(_mm_setzero_ps(), mn), a));
+}
+
+/* lanes 0 and 1 of the result: the sums of all lanes of a and of b */
+static inline __m128i q5_sum2(__m512i a, __m512i b) {
+    __m512i r = q5_comb1(a, b);
+    r = _mm512_add_epi32(r, _mm512_shuffle_epi32(r, _MM_PERM_BADC));
+    r = _mm512_add_epi32(r, _mm512_shuffle_i64x2(r, r, _MM_SHUFFLE(2, 3, 0, 1)));
+    r = _mm512_add_epi32(r, _mm512_shuffle_i64x2(r, r, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_castsi512_si128(r);
+}
+
+/* Q4_K/Q5_K quants of one row's super-block at bw, in the order
+ * [sub 0 | sub 2], [sub 1 | sub 3], [sub 4 | sub 6], [sub 5 | sub 7]
+ * (32 bytes each; the activation is arranged to match, q5_kx). */
+Q5_INL void q5_k45_q(int ty, const uint8_t *bw, __m512i q[4]) {
+    const uint8_t *qs = bw + (ty == Q5_K4 ? KB_Q4_K_QS : KB_Q5_K_QS);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512i z0 = q5_ld512(qs), z1 = q5_ld512(qs + 64);
+    q[0] = _mm512_and_si512(z0, m4);
+    q[1] = _mm512_and_si512(_mm512_srli_epi16(z0, 4), m4);
+    q[2] = _mm512_and_si512(z1, m4);
+    q[3] = _mm512_and_si512(_mm512_srli_epi16(z1, 4), m4);
+    if (ty == Q5_K5) { /* 5th bit of element 64c + l: bit 2c of qh[l]; of 64c + 32 + l: bit 2c + 1 */
+        const __m512i qh = _mm512_broadcast_i64x4(q5_ld256(bw + KB_Q5_K_QH)), h16 = _mm512_set1_epi8(16);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const int c0 = 4 * (r / 2) + r % 2; /* qh bit of the low half; the high half (next chunk) uses c0 + 2 */
+            const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << c0)), _mm256_set1_epi8((char)(1 << (c0 + 2))), 1);
+            q[r] = _mm512_mask_add_epi8(q[r], _mm512_test_epi8_mask(qh, bits), q[r], h16);
+        }
+    }
+}
+
+/* the activation quants of a super-block arranged as q5_k45_q */
+static inline void q5_kx(const uint8_t *bx, __m512i x[4]) {
+    const uint8_t *q = bx + KB_Q8_K_QS;
+    x[0] = q5_ld2x32(q, q + 64);
+    x[1] = q5_ld2x32(q + 32, q + 96);
+    x[2] = q5_ld2x32(q + 128, q + 192);
+    x[3] = q5_ld2x32(q + 160, q + 224);
+}
+
+/* The lane vectors whose lane sums are tot (*t) and mn (*mn) of one
+ * Q4_K/Q5_K row super-block, against arranged x (bx: the activation block,
+ * for its bsums). */
+Q5_INL void q5_k45_vec(int ty, const uint8_t *bw, const __m512i *x, const uint8_t *bx, __m512i *tv, __m512i *mv) {
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i q[4];
+    q5_k45_q(ty, bw, q);
+    uint8_t sc[8], m[8];
+    kb_k4_scales(bw + KB_Q4_K_SC, sc, m);
+    uint64_t sc64, m64;
+    memcpy(&sc64, sc, 8);
+    memcpy(&m64, m, 8);
+    /* vpmaddubsw: pairs of u8 q (<= 31) times s8 x, |sum| <= 2 * 31 * 127, no
+     * saturation; vpdpwssd then scales each i16 pair by its sub-block's
+     * scale (i16) into i32: t = sum of sc_k * (pair sums), exact */
+    const __m512i v = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc64)));
+    /* register r holds sub-blocks (a | a + 2), a = 4(r/2) + r%2: i16 lanes 0..15 use sc_a, 16..31 sc_(a+2) */
+    const __m512i i0 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+    const __m512i one = _mm512_set1_epi16(1), four = _mm512_set1_epi16(4);
+    __m512i t = _mm512_dpwssd_epi32(zero, _mm512_maddubs_epi16(q[0], x[0]), _mm512_permutexvar_epi16(i0, v));
+    t = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[1], x[1]), _mm512_permutexvar_epi16(_mm512_add_epi16(i0, one), v));
+    t = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[2], x[2]), _mm512_permutexvar_epi16(_mm512_add_epi16(i0, four), v));
+    *tv = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[3], x[3]),
+                              _mm512_permutexvar_epi16(_mm512_add_epi16(i0, _mm512_set1_epi16(5)), v));
+    /* mn: bsums (16 i16) against (m0, m0, m1, m1, ..., m7, m7) */
+    __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m64));
+    __m256i mp = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    *mv = _mm512_zextsi256_si512(_mm256_madd_epi16(q5_ld256(bx + KB_Q8_K_BSUMS), mp));
+}
+
+/* tot and mn (lanes 0, 1) of one Q4_K/Q5_K row super-block */
+Q5_INL __m128i q5_k45_sums(int ty, const uint8_t *bw, const __m512i *x, const uint8_t *bx) {
+    __m512i t, mn;
+    q5_k45_vec(ty, bw, x, bx, &t, &mn);
+    return q5_sum2(t, mn);
+}
+
+/* Q6_K quants of one row's super-block in element order, 64 per register */
+Q5_INL void q5_k6_q(const uint8_t *bw, __m512i q[4]) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    /* qh bits 2j..2j+1 go to bits 4..5: shift left 4 (elements 0..31), 2 (32..63), 0 (64..95), right 2 (96..127) */
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m512i ql = q5_ld512(bw + KB_Q6_K_QL + 64 * h);
+        __m512i qh = _mm512_broadcast_i64x4(q5_ld256(bw + KB_Q6_K_QH + 32 * h));
+        q[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30));
+        q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                       _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30));
+    }
+}
+
+/* The lane vector whose lane sum is tot of one Q6_K row super-block; bx:
+ * the activation block (read as stored). */
+Q5_INL __m512i q5_k6_vec(const uint8_t *bw, const uint8_t *bx) {
+    __m512i q[4];
+    q5_k6_q(bw, q);
+    const __m128i sc8 = q5_ld128(bw + KB_Q6_K_SC);
+    /* vpmaddubsw pairs (|sum| <= 2 * 63 * 127) scaled by vpdpwssd, as in q5_k45_sums */
+    const __m512i sc = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc8));
+    const uint8_t *qx = bx + KB_Q8_K_QS;
+    __m512i t = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) { /* i16 lane p of register r: elements 64r + 2p, +1, group 4r + p/8 */
+        const __m512i idx = _mm512_add_epi16(_mm512_srli_epi16(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+                                                                                 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+                                                                                 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                                3),
+                                             _mm512_set1_epi16((short)(4 * r)));
+        t = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[r], q5_ld512(qx + 64 * r)), _mm512_permutexvar_epi16(idx, sc));
+    }
+    __m256i off = _mm256_madd_epi16(q5_ld256(bx + KB_Q8_K_BSUMS), _mm256_cvtepi8_epi16(sc8));
+    return _mm512_sub_epi32(t, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 5)));
+}
+
+/* tot of one Q6_K row super-block (lane 0) */
+Q5_INL __m128i q5_k6_sums(const uint8_t *bw, const uint8_t *bx) { return q5_sum2(q5_k6_vec(bw, bx), _mm512_setzero_si512()); }
+
+Q5_INL __m128i q5_k_sums(int ty, const uint8_t *bw, const uint8_t *bx) {
+    if (ty == Q5_K6) return q5_k6_sums(bw, bx);
+    __m512i x[4];
+    q5_kx(bx, x);
+    return q5_k45_sums(ty, bw, x, bx);
+}
+
+/* acc after super-blocks 0..3 at w (activation at x; xa: arranged as
+ * q5_kx, 4 registers per super-block, or NULL to arrange here): the same
+ * integers and the same chain steps as four q5_chain_k, with the lane
+ * reductions, scale loads and products shared. */
+Q5_INL float q5_rowk4(int ty, float acc, const uint8_t *w, const uint8_t *x, const __m512i *xa) {
+    const int ws = q5_ksz(ty);
+    __m512i v[8];
+    uint32_t dd[4];
+    float dx[4];
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; s++) {
+        const uint8_t *bw = w + s * ws, *bx = x + s * KB_Q8_K_SIZE;
+        dx[s] = kb_ld_f32(bx + KB_Q8_K_D);
+        if (ty == Q5_K6) {
+            v[2 * s] = q5_k6_vec(bw, bx);
+            v[2 * s + 1] = _mm512_setzero_si512();
+            uint16_t h;
+            memcpy(&h, bw + KB_Q6_K_D, 2);
+            dd[s] = h;
+        } else {
+            __m512i xr[4];
+            if (!xa) q5_kx(bx, xr);
+            q5_k45_vec(ty, bw, xa ? xa + 4 * s : xr, bx, &v[2 * s], &v[2 * s + 1]);
+            dd[s] = kb_ld_u32(bw + KB_Q4_K_D); /* d | dmin << 16 */
+        }
+    }
+    /* lane 2s: tot of super-block s, 2s + 1: its mn (see q5_comb*) */
+    __m512i g = q5_comb4(q5_comb2(q5_comb1(v[0], v[1]), q5_comb1(v[2], v[3])),
+                         q5_comb2(q5_comb1(v[4], v[5]), q5_comb1(v[6], v[7])));
+    g = _mm512_add_epi32(g, _mm512_shuffle_i64x2(g, g, _MM_SHUFFLE(1, 0, 3, 2)));
+    _Alignas(32) float tm[8], f[8];
+    _mm256_store_ps(tm, _mm256_cvtepi32_ps(_mm512_castsi512_si256(g)));
+    const __m256 vd = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dd));
+    const __m256 vx = _mm256_setr_ps(dx[0], dx[0], dx[1], dx[1], dx[2], dx[2], dx[3], dx[3]);
+    _mm256_store_ps(f, _mm256_mul_ps(vx, vd));
+    __m128 a = _mm_set_ss(acc);
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; s++) {
+        a = _mm_fmadd_ss(_mm_set_ss(f[2 * s]), _mm_set_ss(tm[2 * s]), a);
+        if (ty != Q5_K6) a = _mm_fnmadd_ss(_mm_set_ss(f[2 * s + 1]), _mm_set_ss(tm[2 * s + 1]), a);
+    }
+    return _mm_cvtss_f32(a);
+}
+
+Q5_INL float q5_dotk(int ty, int64_t n, const uint8_t *w, const uint8_t *x) {
+    const int ws = q5_ksz(ty);
+    const int64_t nsb = n / KB_QKK;
+    float acc = 0.0f;
+    int64_t i = 0;
+    for (; i + 4 <= nsb; i += 4) acc = q5_rowk4(ty, acc, w + i * ws, x + i * KB_Q8_K_SIZE, NULL);
+    for (; i < nsb; i++) {
+        const uint8_t *bw = w + i * ws, *bx = x + i * KB_Q8_K_SIZE;
+        __m128i s = q5_k_sums(ty, bw, bx);
+        acc = q5_chain_k(ty, acc, kb_ld_f32(bx + KB_Q8_K_D), bw, _mm_cvtsi128_si32(s), _mm_extract_epi32(s, 1));
+    }
+    return acc;
+}
+
+float kern_a5_dot_q4_k(int64_t n, const void *w, const void *xq) { return q5_dotk(Q5_K4, n, w, xq); }
+float kern_a5_dot_q5_k(int64_t n, const void *w, const void *xq) { return q5_dotk(Q5_K5, n, w, xq); }
+float kern_a5_dot_q6_k(int64_t n, const void *w, const void *xq) { return q5_dotk(Q5_K6, n, w, xq); }
+
+/* GEMV: the activation arranged once per call for Q4_K/Q5_K (4 registers
+ * per super-block, chunks of Q5_KGV super-blocks); Q6_K reads it as stored. */
+enum { Q5_KGV = 64 };
+
+Q5_INL void q5_gemvk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    const int64_t nsb = j->cols / KB_QKK;
+    const int ws = q5_ksz(ty);
+    _Alignas(64) __m512i xa[4 * Q5_KGV];
+    for (int64_t s0 = 0; s0 < nsb; s0 += Q5_KGV) {
+        const int64_t s1 = nsb - s0 < Q5_KGV ? nsb : s0 + Q5_KGV;
+        if (ty != Q5_K6)
+            for (int64_t i = s0; i < s1; i++) q5_kx(j->x + i * KB_Q8_K_SIZE, xa + 4 * (i - s0));
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = j->w + (size_t)r * j->wrb;
+            float acc = s0 ? j->y[r] : 0.0f;
+            int64_t i = s0;
+            for (; i + 4 <= s1; i += 4)
+                acc = q5_rowk4(ty, acc, w + i * ws, j->x + i * KB_Q8_K_SIZE, ty == Q5_K6 ? NULL : xa + 4 * (i - s0));
+            for (; i < s1; i++) {
+                const uint8_t *bw = w + i * ws, *bx = j->x + i * KB_Q8_K_SIZE;
+                __m128i s = ty == Q5_K6 ? q5_k6_sums(bw, bx) : q5_k45_sums(ty, bw, xa + 4 * (i - s0), bx);
+                acc = q5_chain_k(ty, acc, kb_ld_f32(bx + KB_Q8_K_D), bw, _mm_cvtsi128_si32(s), _mm_extract_epi32(s, 1));
+            }
+            j->y[r] = acc;
+        }
+    }
+}
+
+/* GEMM repack of rows [0, nr) (later rows repeat the last) x super-blocks
+ * [s0, s0 + nsk): wb[64 i + 8 k + g] lane r = element dword 8k + g of row
+ * r's super-block i (k: sub-block of 32 elements), as u8 quants (Q6_K: the
+ * 6-bit q, the -32 is applied through the bsums); per super-block i,
+ * sc[16 (16 i + k) + r] the sub-block (Q4_K/Q5_K, 8) or group (Q6_K, 16)
+ * scales as i32, mm[16 (8 i + k) + r] the i16 pairs (m_k, m_k) (Q4_K/Q5_K)
+ * or (-32 sc_2k, -32 sc_2k+1) (Q6_K), dv/dm[16 i + r] d and dmin. */
+static void q5_repackk(int ty, const uint8_t *w, size_t wrb, int nr, int64_t s0, int nsk, __m512i *wb, int32_t *sc,
+                       int32_t *mm, float *dv, float *dm) {
+    const int ws = q5_ksz(ty);
+    _Alignas(64) uint8_t tmp[16][KB_QKK];
+    size_t ro[16];
+    for (int i = 0; i < 16; i++) ro[i] = (size_t)i * KB_QKK;
+    for (int i = 0; i < nsk; i++) {
+        for (int r = 0; r < 16; r++) {
+            const uint8_t *bw = w + (size_t)(r < nr ? r : nr - 1) * wrb + (size_t)(s0 + i) * (size_t)ws;
+            __m512i q[4];
+            if (ty == Q5_K6) {
+                q5_k6_q(bw, q);
+                for (int c = 0; c < 4; c++) _mm512_store_si512(tmp[r] + 64 * c, q[c]);
+                const int8_t *s8 = (const int8_t *)(bw + KB_Q6_K_SC);
+                for (int g = 0; g < 16; g++) sc[16 * (16 * i + g) + r] = s8[g];
+                for (int k = 0; k < 8; k++) {
+                    uint32_t lo = (uint16_t)(int16_t)(-32 * s8[2 * k]), hi = (uint16_t)(int16_t)(-32 * s8[2 * k + 1]);
+                    mm[16 * (8 * i + k) + r] = (int32_t)(lo | hi << 16);
+                }
+                dv[16 * i + r] = q5_f16(bw + KB_Q6_K_D);
+            } else {
+                q5_k45_q(ty, bw, q);
+                /* q[c] = [sub a | sub a + 2] with a = 4(c/2) + c%2 */
+                for (int c = 0; c < 4; c++) {
+                    const int a = 4 * (c / 2) + c % 2;
+                    _mm256_store_si256((__m256i *)(tmp[r] + 32 * a), _mm512_castsi512_si256(q[c]));
+                    _mm256_store_si256((__m256i *)(tmp[r] + 32 * (a + 2)), _mm512_extracti64x4_epi64(q[c], 1));
+                }
+                uint8_t s6[8], m6[8];
+                kb_k4_scales(bw + KB_Q4_K_SC, s6, m6);
+                for (int k = 0; k < 8; k++) {
+                    sc[16 * (16 * i + k) + r] = s6[k];
+                    mm[16 * (8 * i + k) + r] = (int32_t)((uint32_t)m6[k] | (uint32_t)m6[k] << 16);
+                }
+                dv[16 * i + r] = q5_f16(bw + KB_Q4_K_D);
+                dm[16 * i + r] = q5_f16(bw + KB_Q4_K_DMIN);
+            }
+        }
+        for (int k = 0; k < 8; k++) q5_tr16x32(&tmp[0][32 * k], ro, wb + 64 * i + 8 * k);
+    }
+}
+
+/* acc[t] over nsk repacked super-blocks for NT tokens; x: token 0's first
+ * super-block, tokens xs apart; dx: [t][Q5_KKC]. */
+Q5_INL void q5_tilek(int ty, const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv,
+                     const float *dm, int nsk, const uint8_t *x, size_t xs, const float *dx, int NT, __m512 *acc) {
+    for (int i = 0; i < nsk; i++) {
+        const uint8_t *bx = x + (size_t)i * KB_Q8_K_SIZE;
+        __m512i tot[Q5_NT], s[Q5_NT];
+        const int ng = ty == Q5_K6 ? 16 : 8, gd = ty == Q5_K6 ? 4 : 8; /* groups, dwords per group */
+        for (int gi = 0; gi < ng; gi++) {
+#pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) s[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int g = 0; g < gd; g++) {
+                const __m512i wg = _mm512_load_si512(wb + 64 * i + gd * gi + g);
+                const size_t o = KB_Q8_K_QS + 4 * (size_t)(gd * gi + g);
+#pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+                    s[t] = _mm512_dpbusd_epi32(s[t], wg, _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + o)));
+            }
+            const __m512i scv = _mm512_load_si512(sc + 16 * (16 * i + gi));
+#pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) {
+                __m512i v = _mm512_mullo_epi32(s[t], scv);
+                tot[t] = gi ? _mm512_add_epi32(tot[t], v) : v;
+            }
+        }
+        /* Q4_K/Q5_K: mn into s; Q6_K: the -32 term into tot */
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) s[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m512i mk = _mm512_load_si512(mm + 16 * (8 * i + k));
+#pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) {
+                const __m512i b = _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + KB_Q8_K_BSUMS + 4 * k));
+                if (ty == Q5_K6) tot[t] = _mm512_dpwssd_epi32(tot[t], mk, b);
+                else s[t] = _mm512_dpwssd_epi32(s[t], mk, b);
+            }
+        }
+        const __m512 d = _mm512_load_ps(dv + 16 * i);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            const __m512 vdx = _mm512_set1_ps(dx[t * Q5_KKC + i]);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(vdx, d), _mm512_cvtepi32_ps(tot[t]), acc[t]);
+            if (ty != Q5_K6)
+                acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(vdx, _mm512_load_ps(dm + 16 * i)), _mm512_cvtepi32_ps(s[t]), acc[t]);
+        }
+    }
+}
+
+#define Q5_TILEK_CASES(TY)                                                                                   \
+    switch (nt) {                                                                                            \
+    case 8: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 8, acc); break;                                 \
+    case 7: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 7, acc); break;                                 \
+    case 6: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 6, acc); break;                                 \
+    case 5: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 5, acc); break;                                 \
+    case 4: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 4, acc); break;                                 \
+    case 3: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 3, acc); break;                                 \
+    case 2: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 2, acc); break;                                 \
+    default: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 1, acc); break;                                \
+    }
+
+static void q5_tilek_k4(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
+                        int nsk, const uint8_t *x, size_t xs, const float *dx, int nt, __m512 *acc) {
+    Q5_TILEK_CASES(Q5_K4)
+}
+static void q5_tilek_k5(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
+                        int nsk, const uint8_t *x, size_t xs, const float *dx, int nt, __m512 *acc) {
+    Q5_TILEK_CASES(Q5_K5)
+}
+static void q5_tilek_k6(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
+                        int nsk, const uint8_t *x, size_t xs, const float *dx, int nt, __m512 *acc) {
+    Q5_TILEK_CASES(Q5_K6)
+}
+
+static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    const int64_t nsb = j->cols / KB_QKK;
+    _Alignas(64) __m512i wb[64 * Q5_KKC];
+    _Alignas(64) int32_t sc[16 * 16 * Q5_KKC], mm[16 * 8 * Q5_KKC];
+    _Alignas(64) float dv[16 * Q5_KKC], dm[16 * Q5_KKC];
+    _Alignas(64) float dx[Q5_TG * Q5_KKC];
+    for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG) {
+        const int ntg = (int)(j->n - t0 < Q5_TG ? j->n - t0 : Q5_TG);
+        for (int64_t s0 = 0; s0 < nsb; s0 += Q5_KKC) {
+            const int nsk = (int)(nsb - s0 < Q5_KKC ? nsb - s0 : Q5_KKC);
+            for (int t = 0; t < ntg; t++)
+                for (int i = 0; i < nsk; i++)
+                    dx[t * Q5_KKC + i] = kb_ld_f32(j->x + (size_t)(t0 + t) * j->xs + (size_t)(s0 + i) * KB_Q8_K_SIZE);
+            for (int64_t r = r0; r < r1; r += 16) {
+                const int nr = (int)(r1 - r < 16 ? r1 - r : 16);
+                const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
+                q5_repackk(ty, j->w + (size_t)r * j->wrb, j->wrb, nr, s0, nsk, wb, sc, mm, dv, dm);
+                for (int tt = 0; tt < ntg; tt += Q5_NT) {
+                    const int nt = ntg - tt < Q5_NT ? ntg - tt : Q5_NT;
+                    float *y = j->y + (t0 + tt) * j->ldy + r;
+                    __m512 acc[Q5_NT];
+                    for (int t = 0; t < nt; t++)
+                        acc[t] = s0 ? _mm512_maskz_loadu_ps(m, y + t * j->ldy) : _mm512_setzero_ps();
+                    const uint8_t *x = j->x + (size_t)(t0 + tt) * j->xs + (size_t)s0 * KB_Q8_K_SIZE;
+                    const float *dxt = dx + tt * Q5_KKC;
+                    if (ty == Q5_K4) q5_tilek_k4(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, nt, acc);
+                    else if (ty == Q5_K5) q5_tilek_k5(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, nt, acc);
+                    else q5_tilek_k6(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, nt, acc);
+                    for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + t * j->ldy, m, acc[t]);
+                }
+            }
+        }
+    }
+}
+
+static void q5_gemv_q4_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemvk(Q5_K4, j, r0, r1); }
+static void q5_gemv_q5_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemvk(Q5_K5, j, r0, r1); }
+static void q5_gemv_q6_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemvk(Q5_K6, j, r0, r1); }
+
+static void q5_mm_q4_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q4_k, j, r0, r1);
+    else q5_gemmk(Q5_K4, j, r0, r1);
+}
+static void q5_mm_q5_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q5_k, j, r0, r1);
+    else q5_gemmk(Q5_K5, j, r0, r1);
+}
+static void q5_mm_q6_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q6_k, j, r0, r1);
+    else q5_gemmk(Q5_K6, j, r0, r1);
+}
+
+const kern_mm_fn kern_mm_avx512[KERN_N_TYPES] = {
+    [DT_Q8_0] = q5_mm_q8_0, [DT_Q4_0] = q5_mm_q4_0, [DT_Q4_1] = q5_mm_q4_1,
+    [DT_Q4_K] = q5_mm_q4_k, [DT_Q5_K] = q5_mm_q5_k, [DT_Q6_K] = q5_mm_q6_k,
+};
