@@ -633,20 +633,22 @@ static void test_matmul_float_exact(void) {
  * variant's own vec_dot per token, whatever n, the thread count and the
  * shape.  The AVX-512 variant runs different code for n = 1 (GEMV), small n
  * (per-token GEMV) and larger n (GEMM), with internal boundaries at 16-row
- * tiles, groups of 16 blocks, chunks of 32 blocks (4 super-blocks), 128
- * tokens and GEMV chunks of 512 blocks (64 super-blocks); the shapes below
- * cross each of them.  Padding columns of Y stay NaN. */
+ * tiles, groups of 16 blocks and partial groups (a short path for tails of
+ * up to 4 blocks), chunks of 32 blocks (4 super-blocks), 128 tokens and
+ * GEMV chunks of 512 blocks (64 super-blocks); the shapes below cross each
+ * of them.  Padding columns of Y stay NaN. */
 static void test_matmul_batch_exact(void) {
     const int64_t nset[] = {1, 2, 3, 4, 5, 7, 8, 9, 131};
     for (int ti = 0; ti < N_WTYPES; ti++) {
         int type = wtypes[ti], at = kern_act_type(type);
         int64_t be = dtype_block_elems(type);
-        const int64_t colsets[3][5] = {{37, 64, 0, 0, 0},
-                                       {32 * 7, 32 * 13, 32 * 33, 32 * 50, 32 * 513},
-                                       {256, 256 * 3, 256 * 5, 256 * 9, 256 * 65}};
+        /* 32-element types: tails of 7 and 13 blocks (masked vector group), 1, 2, 3, 4 (short path) */
+        const int64_t colsets[3][7] = {{37, 64, 0, 0, 0, 0, 0},
+                                       {32 * 7, 32 * 13, 32 * 33, 32 * 50, 32 * 19, 32 * 20, 32 * 513},
+                                       {256, 256 * 3, 256 * 5, 256 * 9, 256 * 65, 0, 0}};
         const int64_t *colset = colsets[be == 1 ? 0 : be == 32 ? 1 : 2];
         int64_t checked = 0;
-        for (int ci = 0; ci < 5 && colset[ci]; ci++) {
+        for (int ci = 0; ci < 7 && colset[ci]; ci++) {
             int64_t cols = colset[ci], rows = cols > 8192 ? 19 : 35, ldx = cols + 3, ldy = rows + 2, nmax = 131;
             uint8_t *w = make_weights(type, rows, cols, ci & 1, 500 + (unsigned long long)(ti * 8 + ci));
             struct kern_mat m = {type, w, rows, cols};

@@ -18,7 +18,6 @@
 #include <cpuid.h>
 #include <omp.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,7 +179,7 @@ static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat
     /* the whole-matrix kernel of the variant whose vec_dot this is (same
      * bits); rows split between threads in groups of KERN_MM_ROWS */
     kern_mm_fn mm = dot == kern_ops_avx512.vec_dot[wt] ? kern_mm_avx512[wt] : NULL;
-    if (mm && wrb <= (size_t)INT32_MAX / KERN_MM_ROWS) {
+    if (mm) {
         const int64_t ng = (w->rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
         const int64_t g0 = (int64_t)ith * ng / nth, g1 = (int64_t)(ith + 1) * ng / nth;
         const int64_t r1 = g1 * KERN_MM_ROWS < w->rows ? g1 * KERN_MM_ROWS : w->rows;

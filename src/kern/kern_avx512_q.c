@@ -54,6 +54,9 @@
 #include "kern_impl.h"
 
 #define Q5_INL static inline __attribute__((always_inline))
+/* The GEMM's repack and micro-kernel entry points stay out of line: inlined
+ * into the driver they made it ~10% slower (measured, docs/PERFORMANCE.md). */
+#define Q5_NOINL static __attribute__((noinline))
 
 /* Tile sizes (measured on Zen 4, docs/PERFORMANCE.md).  Stack use of the
  * GEMM: about 60 KB (repacked tile 16 KB, per-token block arrays 2 x 16 KB,
@@ -63,6 +66,8 @@ enum {
     Q5_TG = 128, /* GEMM: tokens per token group (one repacked tile serves all of them) */
     Q5_NT = 8,   /* GEMM: tokens per micro-kernel call (8 independent vpdpbusd chains) */
     Q5_GVG = 32, /* GEMV: groups of 16 blocks per chunk of prepared activations */
+    Q5_RB = 512, /* GEMM: rows per row block: the block's Y (512 rows x 128 tokens, 256 KB) stays in L2
+                    while the accumulators are parked there between chunks */
 };
 
 /* -------------------------------------------------------------- helpers */
@@ -439,11 +444,47 @@ Q5_INL __m512 q5_gprod(int ty, const uint8_t *w, const __m512i *xp, const float 
 
 /* A partial group (nbg < 16 blocks at p, block size S) copied into a
  * zeroed full group: the missing blocks then have d = 0 and zero quants, so
- * their products are exactly +0, as the summation order says, and the
- * vector code (which reads whole groups) applies. */
+ * their products are exactly +0 (the GEMV prepares its last activation
+ * group this way). */
 static inline void q5_pad(uint8_t *dst, const uint8_t *p, int nbg, int S) {
     memset(dst, 0, (size_t)(16 * S));
     memcpy(dst, p, (size_t)(nbg * S));
+}
+
+/* isum of one block (w, x as stored) */
+static int32_t q5_bsum(int ty, const uint8_t *w, const uint8_t *x) {
+    const __m256i z = _mm256_setzero_si256();
+    if (ty == Q5_Q8_0) {
+        __m256i qw = q5_ld256(w + KB_Q8_0_QS);
+        return q5_hsum256_epi32(
+            _mm256_dpbusd_epi32(z, _mm256_sign_epi8(qw, qw), _mm256_sign_epi8(q5_ld256(x + KB_Q8_0_QS), qw)));
+    }
+    __m128i v = q5_ld128(w + q5_wqs(ty)), m4 = _mm_set1_epi8(0x0f);
+    __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+    __m256i qx = q5_ld256(x + q5_xqs(ty));
+    __m256i d = _mm256_dpbusd_epi32(z, q, qx);
+    if (ty == Q5_Q4_0) d = _mm256_sub_epi32(d, _mm256_dpbusd_epi32(z, _mm256_set1_epi8(8), qx));
+    return q5_hsum256_epi32(d);
+}
+
+/* The group sum P of a short partial group (nbg <= Q5_SHORT = 4 blocks, w
+ * and x as stored): the same products as the vector lanes, one block at a
+ * time, missing blocks +0.  In the 16-leaf tree the subtrees of missing
+ * blocks are +0, so the tree is ((p0 + p1) + (p2 + p3)) + 0 + 0, which is
+ * ((p0 + p1) + (p2 + p3)) + 0 (adding +0 only turns -0 into +0). */
+enum { Q5_SHORT = 4 };
+static float q5_gshort(int ty, const uint8_t *w, const uint8_t *x, int nbg) {
+    float p[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    const int ws = q5_wsz(ty), xs = q5_xsz(ty);
+    for (int k = 0; k < nbg; k++) {
+        const uint8_t *bw = w + k * ws, *bx = x + k * xs;
+        __m128 v = _mm_mul_ss(_mm_set_ss(q5_f16(bw)), _mm_set_ss(q5_f16(bx)));
+        v = _mm_mul_ss(v, _mm_cvtsi32_ss(_mm_setzero_ps(), q5_bsum(ty, bw, bx)));
+        if (ty == Q5_Q4_1)
+            v = _mm_fmadd_ss(_mm_set_ss(q5_f16(bw + KB_Q4_1_M)), _mm_set_ss(q5_f16(bx + KB_Q8_1_S)), v);
+        p[k] = _mm_cvtss_f32(v);
+    }
+    return q5_add1(q5_add1(q5_add1(p[0], p[1]), q5_add1(p[2], p[3])), 0.0f);
 }
 
 /* ------------------------------------------ 32-element types: the dots */
@@ -454,7 +495,9 @@ Q5_INL float q5_dot32(int ty, int64_t n, const uint8_t *w, const uint8_t *x) {
     float acc = 0.0f;
     for (int64_t g = 0; g < ng; g++)
         acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + g * 16 * ws, NULL, NULL, NULL, x + g * 16 * xs, 1, 16 * ws, 16 * xs)));
-    if (tail)
+    if (tail && tail <= Q5_SHORT)
+        acc = q5_add1(acc, q5_gshort(ty, w + ng * 16 * ws, x + ng * 16 * xs, tail));
+    else if (tail)
         acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + ng * 16 * ws, NULL, NULL, NULL, x + ng * 16 * xs, 1, tail * ws,
                                               tail * xs)));
     return acc;
@@ -492,7 +535,9 @@ Q5_INL void q5_gemv32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                 acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + g * 16 * ws, xp + 8 * k, dx + 16 * k, ax + 16 * k, NULL, 0,
                                                       16 * ws, 0)));
             }
-            if (gf < g1) { /* the partial last group */
+            if (gf < g1 && tail <= Q5_SHORT) { /* the partial last group */
+                acc = q5_add1(acc, q5_gshort(ty, w + gf * 16 * ws, j->x + gf * 16 * xs, tail));
+            } else if (gf < g1) {
                 const int64_t k = gf - g0;
                 acc = q5_add1(acc, q5_hadd16(q5_gprod(ty, w + gf * 16 * ws, xp + 8 * k, dx + 16 * k, ax + 16 * k, NULL, 0,
                                                       tail * ws, 0)));
@@ -503,6 +548,21 @@ Q5_INL void q5_gemv32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
 }
 
 /* ------------------------------------------ 32-element types: the GEMM */
+
+/* Weight prefetch for the GEMM.  The repack reads 16 rows side by side, a
+ * pattern the hardware prefetcher does not follow, and its cache misses
+ * stall it (cold weights: Q4_K 292 -> 215 GOPS, docs/PERFORMANCE.md).  So
+ * while a tile computes, the next tile's chunk (rows r .. r+15 below
+ * rows, bytes off .. off+len of each) is prefetched to L2, part k of np
+ * before each of the np micro-kernel calls. */
+static void q5_prefetch_part(const uint8_t *w, size_t wrb, int64_t r, int64_t rows, size_t off, size_t len, int k,
+                             int np) {
+    const size_t lines = (len + 63) / 64, total = 16 * lines;
+    for (size_t l = total * (size_t)k / (size_t)np; l < total * (size_t)(k + 1) / (size_t)np; l++) {
+        const int64_t i = r + (int64_t)(l / lines);
+        if (i < rows) _mm_prefetch((const char *)(w + (size_t)i * wrb + off + 64 * (l % lines)), _MM_HINT_T1);
+    }
+}
 
 /* Transposes 32 bytes of 16 rows (at p + ro[i]) into o[g] lane i = bytes
  * 4g..4g+3 of row i. */
@@ -533,7 +593,7 @@ static void q5_tr16x32(const uint8_t *p, const size_t ro[16], __m512i o[8]) {
  * activation dword g, as u8 (Q8_0: w ^ 0x80; Q4: g < 4 low nibbles of
  * bytes 4g..4g+3, g >= 4 high nibbles of bytes 4(g-4)..); dws[16 b + i] =
  * d of row i's block, mws the same for m (Q4_1). */
-static void q5_repack32(int ty, const uint8_t *w, size_t wrb, int nr, int64_t b0, int nbk, __m512i *wb, float *dws,
+Q5_NOINL void q5_repack32(int ty, const uint8_t *w, size_t wrb, int nr, int64_t b0, int nbk, __m512i *wb, float *dws,
                         float *mws) {
     size_t ro[16];
     for (int i = 0; i < 16; i++) ro[i] = (size_t)(i < nr ? i : nr - 1) * wrb;
@@ -621,15 +681,15 @@ Q5_INL void q5_tile32(int ty, const __m512i *wb, const float *dws, const float *
     default: q5_tile32(TY, wb, dws, mws, nbg, x, xs, dx, ax, 1, acc, pb); break;                             \
     }
 
-static void q5_tile32_q8_0(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
+Q5_NOINL void q5_tile32_q8_0(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
                            size_t xs, const float *dx, const union q5_ax *ax, int nt, __m512 *acc, __m512 *pb) {
     Q5_TILE_CASES(Q5_Q8_0)
 }
-static void q5_tile32_q4_0(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
+Q5_NOINL void q5_tile32_q4_0(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
                            size_t xs, const float *dx, const union q5_ax *ax, int nt, __m512 *acc, __m512 *pb) {
     Q5_TILE_CASES(Q5_Q4_0)
 }
-static void q5_tile32_q4_1(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
+Q5_NOINL void q5_tile32_q4_1(const __m512i *wb, const float *dws, const float *mws, int nbg, const uint8_t *x,
                            size_t xs, const float *dx, const union q5_ax *ax, int nt, __m512 *acc, __m512 *pb) {
     Q5_TILE_CASES(Q5_Q4_1)
 }
@@ -642,8 +702,10 @@ static void q5_gemm32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
     _Alignas(64) float dx[Q5_TG * Q5_KC];
     _Alignas(64) union q5_ax ax[Q5_TG * Q5_KC];
     _Alignas(64) __m512 pb[16 * Q5_NT];
-    for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG) {
+    for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG)
+    for (int64_t rb = r0; rb < r1; rb += Q5_RB) {
         const int ntg = (int)(j->n - t0 < Q5_TG ? j->n - t0 : Q5_TG);
+        const int64_t re = r1 - rb < Q5_RB ? r1 : rb + Q5_RB;
         for (int64_t kb0 = 0; kb0 < nb; kb0 += Q5_KC) {
             const int nbk = (int)(nb - kb0 < Q5_KC ? nb - kb0 : Q5_KC);
             for (int t = 0; t < ntg; t++)
@@ -653,12 +715,20 @@ static void q5_gemm32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                     if (ty == Q5_Q4_1) ax[t * Q5_KC + b].f = q5_f16(bx + KB_Q8_1_S);
                     else ax[t * Q5_KC + b].i = -(ty == Q5_Q8_0 ? 128 : 8) * q5_sum32(bx + xq);
                 }
-            for (int64_t r = r0; r < r1; r += 16) {
-                const int nr = (int)(r1 - r < 16 ? r1 - r : 16);
+            for (int64_t r = rb; r < re; r += 16) {
+                const int nr = (int)(re - r < 16 ? re - r : 16);
                 const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
                 q5_repack32(ty, j->w + (size_t)r * j->wrb, j->wrb, nr, kb0, nbk, wb, dws, mws);
+                /* the next tile of this chunk, or the next chunk's first */
+                const int nxt = r + 16 < re || kb0 + Q5_KC < nb;
+                const int64_t pr = r + 16 < re ? r + 16 : rb;
+                const int64_t pk = r + 16 < re ? kb0 : kb0 + Q5_KC, pn = nb - pk < Q5_KC ? nb - pk : Q5_KC;
+                const int np = (ntg + Q5_NT - 1) / Q5_NT;
                 for (int tt = 0; tt < ntg; tt += Q5_NT) {
                     const int nt = ntg - tt < Q5_NT ? ntg - tt : Q5_NT;
+                    if (nxt)
+                        q5_prefetch_part(j->w, j->wrb, pr, re, (size_t)pk * (size_t)q5_wsz(ty), (size_t)pn * (size_t)q5_wsz(ty),
+                                         tt / Q5_NT, np);
                     float *y = j->y + (t0 + tt) * j->ldy + r;
                     __m512 acc[Q5_NT];
                     for (int t = 0; t < nt; t++)
@@ -743,27 +813,6 @@ enum { Q5_KKC = 4 }; /* GEMM: super-blocks per chunk (the repacked tile: 16 rows
 
 static inline int q5_ksz(int ty) { return ty == Q5_K4 ? KB_Q4_K_SIZE : ty == Q5_K5 ? KB_Q5_K_SIZE : KB_Q6_K_SIZE; }
 
-static inline float q5_chain_k(int ty, float acc, float dx, const uint8_t *bw, int32_t tot, int32_t mn) {
-    __m128 a = _mm_set_ss(acc), vdx = _mm_set_ss(dx);
-    if (ty == Q5_K6) {
-        __m128 s = _mm_mul_ss(vdx, _mm_set_ss(q5_f16(bw + KB_Q6_K_D)));
-        return _mm_cvtss_f32(_mm_fmadd_ss(s, _mm_cvtsi32_ss(_mm_setzero_ps(), tot), a));
-    }
-    __m128 s = _mm_mul_ss(vdx, _mm_set_ss(q5_f16(bw + KB_Q4_K_D)));
-    __m128 sm = _mm_mul_ss(vdx, _mm_set_ss(q5_f16(bw + KB_Q4_K_DMIN)));
-    a = _mm_fmadd_ss(s, _mm_cvtsi32_ss(_mm_setzero_ps(), tot), a);
-    return _mm_cvtss_f32(_mm_fnmadd_ss(sm, _mm_cvtsi32_ss(_mm_setzero_ps(), mn), a));
-}
-
-/* lanes 0 and 1 of the result: the sums of all lanes of a and of b */
-static inline __m128i q5_sum2(__m512i a, __m512i b) {
-    __m512i r = q5_comb1(a, b);
-    r = _mm512_add_epi32(r, _mm512_shuffle_epi32(r, _MM_PERM_BADC));
-    r = _mm512_add_epi32(r, _mm512_shuffle_i64x2(r, r, _MM_SHUFFLE(2, 3, 0, 1)));
-    r = _mm512_add_epi32(r, _mm512_shuffle_i64x2(r, r, _MM_SHUFFLE(1, 0, 3, 2)));
-    return _mm512_castsi512_si128(r);
-}
-
 /* Q4_K/Q5_K quants of one row's super-block at bw, in the order
  * [sub 0 | sub 2], [sub 1 | sub 3], [sub 4 | sub 6], [sub 5 | sub 7]
  * (32 bytes each; the activation is arranged to match, q5_kx). */
@@ -797,8 +846,9 @@ static inline void q5_kx(const uint8_t *bx, __m512i x[4]) {
 
 /* The lane vectors whose lane sums are tot (*t) and mn (*mn) of one
  * Q4_K/Q5_K row super-block, against arranged x (bx: the activation block,
- * for its bsums). */
-Q5_INL void q5_k45_vec(int ty, const uint8_t *bw, const __m512i *x, const uint8_t *bx, __m512i *tv, __m512i *mv) {
+ * for its bsums; pb: bsum_2k + bsum_2k+1 for k < 8 if prepared, or NULL). */
+Q5_INL void q5_k45_vec(int ty, const uint8_t *bw, const __m512i *x, const uint8_t *bx, const int16_t *pb, __m512i *tv,
+                       __m512i *mv) {
     const __m512i zero = _mm512_setzero_si512();
     __m512i q[4];
     q5_k45_q(ty, bw, q);
@@ -819,17 +869,14 @@ Q5_INL void q5_k45_vec(int ty, const uint8_t *bw, const __m512i *x, const uint8_
     t = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[2], x[2]), _mm512_permutexvar_epi16(_mm512_add_epi16(i0, four), v));
     *tv = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[3], x[3]),
                               _mm512_permutexvar_epi16(_mm512_add_epi16(i0, _mm512_set1_epi16(5)), v));
-    /* mn: bsums (16 i16) against (m0, m0, m1, m1, ..., m7, m7) */
     __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m64));
+    if (pb) { /* mn: m (8 i16) against the pair sums */
+        *mv = _mm512_zextsi128_si512(_mm_madd_epi16(m16, _mm_loadu_si128((const __m128i *)pb)));
+        return;
+    }
+    /* mn: bsums (16 i16) against (m0, m0, m1, m1, ..., m7, m7) */
     __m256i mp = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
     *mv = _mm512_zextsi256_si512(_mm256_madd_epi16(q5_ld256(bx + KB_Q8_K_BSUMS), mp));
-}
-
-/* tot and mn (lanes 0, 1) of one Q4_K/Q5_K row super-block */
-Q5_INL __m128i q5_k45_sums(int ty, const uint8_t *bw, const __m512i *x, const uint8_t *bx) {
-    __m512i t, mn;
-    q5_k45_vec(ty, bw, x, bx, &t, &mn);
-    return q5_sum2(t, mn);
 }
 
 /* Q6_K quants of one row's super-block in element order, 64 per register */
@@ -848,51 +895,54 @@ Q5_INL void q5_k6_q(const uint8_t *bw, __m512i q[4]) {
     }
 }
 
+/* i16 lane p of Q6_K register r (elements 64r + 2p, 64r + 2p + 1) takes
+ * the scale of group 4r + p/8 */
+#define Q5_G8(g) g, g, g, g, g, g, g, g
+static const int16_t q5_k6_sidx[4][32] = {
+    {Q5_G8(0), Q5_G8(1), Q5_G8(2), Q5_G8(3)},
+    {Q5_G8(4), Q5_G8(5), Q5_G8(6), Q5_G8(7)},
+    {Q5_G8(8), Q5_G8(9), Q5_G8(10), Q5_G8(11)},
+    {Q5_G8(12), Q5_G8(13), Q5_G8(14), Q5_G8(15)},
+};
+#undef Q5_G8
+
 /* The lane vector whose lane sum is tot of one Q6_K row super-block; bx:
  * the activation block (read as stored). */
 Q5_INL __m512i q5_k6_vec(const uint8_t *bw, const uint8_t *bx) {
     __m512i q[4];
     q5_k6_q(bw, q);
     const __m128i sc8 = q5_ld128(bw + KB_Q6_K_SC);
-    /* vpmaddubsw pairs (|sum| <= 2 * 63 * 127) scaled by vpdpwssd, as in q5_k45_sums */
+    /* vpmaddubsw pairs (|sum| <= 2 * 63 * 127) scaled by vpdpwssd, as in q5_k45_vec */
     const __m512i sc = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc8));
     const uint8_t *qx = bx + KB_Q8_K_QS;
     __m512i t = _mm512_setzero_si512();
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) { /* i16 lane p of register r: elements 64r + 2p, +1, group 4r + p/8 */
-        const __m512i idx = _mm512_add_epi16(_mm512_srli_epi16(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
-                                                                                 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
-                                                                                 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                                3),
-                                             _mm512_set1_epi16((short)(4 * r)));
-        t = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[r], q5_ld512(qx + 64 * r)), _mm512_permutexvar_epi16(idx, sc));
-    }
+    for (int r = 0; r < 4; r++) /* i16 lane p of register r: elements 64r + 2p, +1, group 4r + p/8 */
+        t = _mm512_dpwssd_epi32(t, _mm512_maddubs_epi16(q[r], q5_ld512(qx + 64 * r)),
+                                _mm512_permutexvar_epi16(_mm512_loadu_si512(q5_k6_sidx[r]), sc));
     __m256i off = _mm256_madd_epi16(q5_ld256(bx + KB_Q8_K_BSUMS), _mm256_cvtepi8_epi16(sc8));
     return _mm512_sub_epi32(t, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 5)));
 }
 
-/* tot of one Q6_K row super-block (lane 0) */
-Q5_INL __m128i q5_k6_sums(const uint8_t *bw, const uint8_t *bx) { return q5_sum2(q5_k6_vec(bw, bx), _mm512_setzero_si512()); }
-
-Q5_INL __m128i q5_k_sums(int ty, const uint8_t *bw, const uint8_t *bx) {
-    if (ty == Q5_K6) return q5_k6_sums(bw, bx);
-    __m512i x[4];
-    q5_kx(bx, x);
-    return q5_k45_sums(ty, bw, x, bx);
-}
-
-/* acc after super-blocks 0..3 at w (activation at x; xa: arranged as
- * q5_kx, 4 registers per super-block, or NULL to arrange here): the same
- * integers and the same chain steps as four q5_chain_k, with the lane
- * reductions, scale loads and products shared. */
-Q5_INL float q5_rowk4(int ty, float acc, const uint8_t *w, const uint8_t *x, const __m512i *xa) {
+/* acc after super-blocks 0 .. ns-1 (ns <= 4) at w, activation at x (xa:
+ * arranged as q5_kx, 4 registers per super-block, or NULL to arrange here;
+ * pb: the bsum pair sums, 8 per super-block, or NULL).  The chain steps
+ * are those of the K-quant order (acc = fma(d_x d, tot, acc), then
+ * fnmadd(d_x dmin, mn, acc)); the lane reductions, scale loads and the
+ * products d_x d are shared by the 4 super-blocks. */
+Q5_INL float q5_rowk4(int ty, float acc, const uint8_t *w, const uint8_t *x, const __m512i *xa, const int16_t *pb,
+                      int ns) {
     const int ws = q5_ksz(ty);
     __m512i v[8];
-    uint32_t dd[4];
-    float dx[4];
+    uint32_t dd[4] = {0, 0, 0, 0};
+    float dx[4] = {0, 0, 0, 0};
 #pragma GCC unroll 4
     for (int s = 0; s < 4; s++) {
         const uint8_t *bw = w + s * ws, *bx = x + s * KB_Q8_K_SIZE;
+        if (s >= ns) { /* fewer than 4 left: zero sums, no chain step */
+            v[2 * s] = v[2 * s + 1] = _mm512_setzero_si512();
+            continue;
+        }
         dx[s] = kb_ld_f32(bx + KB_Q8_K_D);
         if (ty == Q5_K6) {
             v[2 * s] = q5_k6_vec(bw, bx);
@@ -903,13 +953,28 @@ Q5_INL float q5_rowk4(int ty, float acc, const uint8_t *w, const uint8_t *x, con
         } else {
             __m512i xr[4];
             if (!xa) q5_kx(bx, xr);
-            q5_k45_vec(ty, bw, xa ? xa + 4 * s : xr, bx, &v[2 * s], &v[2 * s + 1]);
+            q5_k45_vec(ty, bw, xa ? xa + 4 * s : xr, bx, pb ? pb + 8 * s : NULL, &v[2 * s], &v[2 * s + 1]);
             dd[s] = kb_ld_u32(bw + KB_Q4_K_D); /* d | dmin << 16 */
         }
     }
-    /* lane 2s: tot of super-block s, 2s + 1: its mn (see q5_comb*) */
-    __m512i g = q5_comb4(q5_comb2(q5_comb1(v[0], v[1]), q5_comb1(v[2], v[3])),
-                         q5_comb2(q5_comb1(v[4], v[5]), q5_comb1(v[6], v[7])));
+    /* Q4_K/Q5_K: lane 2s = tot of super-block s, 2s + 1 = its mn; Q6_K (no
+     * mn): lane s = tot.  A smaller tree when at most 2 super-blocks are
+     * left (see q5_comb*: each level halves the partial sums per item). */
+    __m512i g;
+    if (ty == Q5_K6 && ns <= 2) {
+        g = q5_comb1(v[0], v[2]);
+        g = _mm512_add_epi32(g, _mm512_shuffle_epi32(g, _MM_PERM_BADC));
+        g = _mm512_add_epi32(g, _mm512_shuffle_i64x2(g, g, _MM_SHUFFLE(2, 3, 0, 1)));
+    } else if (ty == Q5_K6) {
+        g = q5_comb2(q5_comb1(v[0], v[2]), q5_comb1(v[4], v[6]));
+        g = _mm512_add_epi32(g, _mm512_shuffle_i64x2(g, g, _MM_SHUFFLE(2, 3, 0, 1)));
+    } else if (ns <= 2) {
+        g = q5_comb2(q5_comb1(v[0], v[1]), q5_comb1(v[2], v[3]));
+        g = _mm512_add_epi32(g, _mm512_shuffle_i64x2(g, g, _MM_SHUFFLE(2, 3, 0, 1)));
+    } else {
+        g = q5_comb4(q5_comb2(q5_comb1(v[0], v[1]), q5_comb1(v[2], v[3])),
+                     q5_comb2(q5_comb1(v[4], v[5]), q5_comb1(v[6], v[7])));
+    }
     g = _mm512_add_epi32(g, _mm512_shuffle_i64x2(g, g, _MM_SHUFFLE(1, 0, 3, 2)));
     _Alignas(32) float tm[8], f[8];
     _mm256_store_ps(tm, _mm256_cvtepi32_ps(_mm512_castsi512_si256(g)));
@@ -918,8 +983,8 @@ Q5_INL float q5_rowk4(int ty, float acc, const uint8_t *w, const uint8_t *x, con
     _mm256_store_ps(f, _mm256_mul_ps(vx, vd));
     __m128 a = _mm_set_ss(acc);
 #pragma GCC unroll 4
-    for (int s = 0; s < 4; s++) {
-        a = _mm_fmadd_ss(_mm_set_ss(f[2 * s]), _mm_set_ss(tm[2 * s]), a);
+    for (int s = 0; s < ns; s++) {
+        a = _mm_fmadd_ss(_mm_set_ss(f[2 * s]), _mm_set_ss(tm[ty == Q5_K6 ? s : 2 * s]), a);
         if (ty != Q5_K6) a = _mm_fnmadd_ss(_mm_set_ss(f[2 * s + 1]), _mm_set_ss(tm[2 * s + 1]), a);
     }
     return _mm_cvtss_f32(a);
@@ -930,12 +995,8 @@ Q5_INL float q5_dotk(int ty, int64_t n, const uint8_t *w, const uint8_t *x) {
     const int64_t nsb = n / KB_QKK;
     float acc = 0.0f;
     int64_t i = 0;
-    for (; i + 4 <= nsb; i += 4) acc = q5_rowk4(ty, acc, w + i * ws, x + i * KB_Q8_K_SIZE, NULL);
-    for (; i < nsb; i++) {
-        const uint8_t *bw = w + i * ws, *bx = x + i * KB_Q8_K_SIZE;
-        __m128i s = q5_k_sums(ty, bw, bx);
-        acc = q5_chain_k(ty, acc, kb_ld_f32(bx + KB_Q8_K_D), bw, _mm_cvtsi128_si32(s), _mm_extract_epi32(s, 1));
-    }
+    for (; i + 4 <= nsb; i += 4) acc = q5_rowk4(ty, acc, w + i * ws, x + i * KB_Q8_K_SIZE, NULL, NULL, 4);
+    if (i < nsb) acc = q5_rowk4(ty, acc, w + i * ws, x + i * KB_Q8_K_SIZE, NULL, NULL, (int)(nsb - i));
     return acc;
 }
 
@@ -951,21 +1012,30 @@ Q5_INL void q5_gemvk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
     const int64_t nsb = j->cols / KB_QKK;
     const int ws = q5_ksz(ty);
     _Alignas(64) __m512i xa[4 * Q5_KGV];
+    _Alignas(64) int16_t pb[8 * Q5_KGV];
     for (int64_t s0 = 0; s0 < nsb; s0 += Q5_KGV) {
         const int64_t s1 = nsb - s0 < Q5_KGV ? nsb : s0 + Q5_KGV;
         if (ty != Q5_K6)
-            for (int64_t i = s0; i < s1; i++) q5_kx(j->x + i * KB_Q8_K_SIZE, xa + 4 * (i - s0));
+            for (int64_t i = s0; i < s1; i++) {
+                const uint8_t *bx = j->x + i * KB_Q8_K_SIZE;
+                q5_kx(bx, xa + 4 * (i - s0));
+                for (int k = 0; k < 8; k++) { /* |pair| <= 32 * 127: fits i16 */
+                    int16_t b0, b1;
+                    memcpy(&b0, bx + KB_Q8_K_BSUMS + 4 * k, 2);
+                    memcpy(&b1, bx + KB_Q8_K_BSUMS + 4 * k + 2, 2);
+                    pb[8 * (i - s0) + k] = (int16_t)(b0 + b1);
+                }
+            }
         for (int64_t r = r0; r < r1; r++) {
             const uint8_t *w = j->w + (size_t)r * j->wrb;
             float acc = s0 ? j->y[r] : 0.0f;
             int64_t i = s0;
-            for (; i + 4 <= s1; i += 4)
-                acc = q5_rowk4(ty, acc, w + i * ws, j->x + i * KB_Q8_K_SIZE, ty == Q5_K6 ? NULL : xa + 4 * (i - s0));
-            for (; i < s1; i++) {
-                const uint8_t *bw = w + i * ws, *bx = j->x + i * KB_Q8_K_SIZE;
-                __m128i s = ty == Q5_K6 ? q5_k6_sums(bw, bx) : q5_k45_sums(ty, bw, xa + 4 * (i - s0), bx);
-                acc = q5_chain_k(ty, acc, kb_ld_f32(bx + KB_Q8_K_D), bw, _mm_cvtsi128_si32(s), _mm_extract_epi32(s, 1));
-            }
+            for (; i + 4 <= s1; i += 4) /* ns constant: the checks for a short step fold away */
+                acc = q5_rowk4(ty, acc, w + i * ws, j->x + i * KB_Q8_K_SIZE, ty == Q5_K6 ? NULL : xa + 4 * (i - s0),
+                               ty == Q5_K6 ? NULL : pb + 8 * (i - s0), 4);
+            if (i < s1)
+                acc = q5_rowk4(ty, acc, w + i * ws, j->x + i * KB_Q8_K_SIZE, ty == Q5_K6 ? NULL : xa + 4 * (i - s0),
+                               ty == Q5_K6 ? NULL : pb + 8 * (i - s0), (int)(s1 - i));
             j->y[r] = acc;
         }
     }
@@ -976,9 +1046,10 @@ Q5_INL void q5_gemvk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
  * r's super-block i (k: sub-block of 32 elements), as u8 quants (Q6_K: the
  * 6-bit q, the -32 is applied through the bsums); per super-block i,
  * sc[16 (16 i + k) + r] the sub-block (Q4_K/Q5_K, 8) or group (Q6_K, 16)
- * scales as i32, mm[16 (8 i + k) + r] the i16 pairs (m_k, m_k) (Q4_K/Q5_K)
- * or (-32 sc_2k, -32 sc_2k+1) (Q6_K), dv/dm[16 i + r] d and dmin. */
-static void q5_repackk(int ty, const uint8_t *w, size_t wrb, int nr, int64_t s0, int nsk, __m512i *wb, int32_t *sc,
+ * scales as i32, mm[16 (8 i + k) + r] the i16 pairs (m_2k, m_2k+1), k < 4
+ * (Q4_K/Q5_K) or (-32 sc_2k, -32 sc_2k+1), k < 8 (Q6_K), dv/dm[16 i + r] d
+ * and dmin. */
+Q5_NOINL void q5_repackk(int ty, const uint8_t *w, size_t wrb, int nr, int64_t s0, int nsk, __m512i *wb, int32_t *sc,
                        int32_t *mm, float *dv, float *dm) {
     const int ws = q5_ksz(ty);
     _Alignas(64) uint8_t tmp[16][KB_QKK];
@@ -1008,10 +1079,9 @@ static void q5_repackk(int ty, const uint8_t *w, size_t wrb, int nr, int64_t s0,
                 }
                 uint8_t s6[8], m6[8];
                 kb_k4_scales(bw + KB_Q4_K_SC, s6, m6);
-                for (int k = 0; k < 8; k++) {
-                    sc[16 * (16 * i + k) + r] = s6[k];
-                    mm[16 * (8 * i + k) + r] = (int32_t)((uint32_t)m6[k] | (uint32_t)m6[k] << 16);
-                }
+                for (int k = 0; k < 8; k++) sc[16 * (16 * i + k) + r] = s6[k];
+                for (int k = 0; k < 4; k++) /* against the activation's pair sums (bsum_2k + bsum_2k+1) */
+                    mm[16 * (8 * i + k) + r] = (int32_t)((uint32_t)m6[2 * k] | (uint32_t)m6[2 * k + 1] << 16);
                 dv[16 * i + r] = q5_f16(bw + KB_Q4_K_D);
                 dm[16 * i + r] = q5_f16(bw + KB_Q4_K_DMIN);
             }
@@ -1021,9 +1091,11 @@ static void q5_repackk(int ty, const uint8_t *w, size_t wrb, int nr, int64_t s0,
 }
 
 /* acc[t] over nsk repacked super-blocks for NT tokens; x: token 0's first
- * super-block, tokens xs apart; dx: [t][Q5_KKC]. */
+ * super-block, tokens xs apart; dx: [t][Q5_KKC]; pbx: [t][Q5_KKC][8] the
+ * bsum pair sums (Q4_K/Q5_K). */
 Q5_INL void q5_tilek(int ty, const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv,
-                     const float *dm, int nsk, const uint8_t *x, size_t xs, const float *dx, int NT, __m512 *acc) {
+                     const float *dm, int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int NT,
+                     __m512 *acc) {
     for (int i = 0; i < nsk; i++) {
         const uint8_t *bx = x + (size_t)i * KB_Q8_K_SIZE;
         __m512i tot[Q5_NT], s[Q5_NT];
@@ -1051,12 +1123,18 @@ Q5_INL void q5_tilek(int ty, const __m512i *wb, const int32_t *sc, const int32_t
         for (int t = 0; t < NT; t++) s[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
+            if (ty != Q5_K6 && k >= 4) break; /* Q4_K/Q5_K: 4 pairs */
             const __m512i mk = _mm512_load_si512(mm + 16 * (8 * i + k));
 #pragma GCC unroll 8
             for (int t = 0; t < NT; t++) {
-                const __m512i b = _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + KB_Q8_K_BSUMS + 4 * k));
-                if (ty == Q5_K6) tot[t] = _mm512_dpwssd_epi32(tot[t], mk, b);
-                else s[t] = _mm512_dpwssd_epi32(s[t], mk, b);
+                if (ty == Q5_K6) { /* bsums dword k: (bsum_2k, bsum_2k+1) */
+                    const __m512i b = _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + KB_Q8_K_BSUMS + 4 * k));
+                    tot[t] = _mm512_dpwssd_epi32(tot[t], mk, b);
+                } else { /* pair sums 2k, 2k+1 of token t */
+                    int32_t pv;
+                    memcpy(&pv, pbx + 8 * (t * Q5_KKC + i) + 2 * k, 4);
+                    s[t] = _mm512_dpwssd_epi32(s[t], mk, _mm512_set1_epi32(pv));
+                }
             }
         }
         const __m512 d = _mm512_load_ps(dv + 16 * i);
@@ -1072,26 +1150,29 @@ Q5_INL void q5_tilek(int ty, const __m512i *wb, const int32_t *sc, const int32_t
 
 #define Q5_TILEK_CASES(TY)                                                                                   \
     switch (nt) {                                                                                            \
-    case 8: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 8, acc); break;                                 \
-    case 7: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 7, acc); break;                                 \
-    case 6: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 6, acc); break;                                 \
-    case 5: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 5, acc); break;                                 \
-    case 4: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 4, acc); break;                                 \
-    case 3: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 3, acc); break;                                 \
-    case 2: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 2, acc); break;                                 \
-    default: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, 1, acc); break;                                \
+    case 8: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 8, acc); break;                                 \
+    case 7: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 7, acc); break;                                 \
+    case 6: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 6, acc); break;                                 \
+    case 5: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 5, acc); break;                                 \
+    case 4: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 4, acc); break;                                 \
+    case 3: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 3, acc); break;                                 \
+    case 2: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 2, acc); break;                                 \
+    default: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 1, acc); break;                                \
     }
 
-static void q5_tilek_k4(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
-                        int nsk, const uint8_t *x, size_t xs, const float *dx, int nt, __m512 *acc) {
+Q5_NOINL void q5_tilek_k4(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
+                        int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int nt,
+                        __m512 *acc) {
     Q5_TILEK_CASES(Q5_K4)
 }
-static void q5_tilek_k5(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
-                        int nsk, const uint8_t *x, size_t xs, const float *dx, int nt, __m512 *acc) {
+Q5_NOINL void q5_tilek_k5(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
+                        int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int nt,
+                        __m512 *acc) {
     Q5_TILEK_CASES(Q5_K5)
 }
-static void q5_tilek_k6(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
-                        int nsk, const uint8_t *x, size_t xs, const float *dx, int nt, __m512 *acc) {
+Q5_NOINL void q5_tilek_k6(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
+                        int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int nt,
+                        __m512 *acc) {
     Q5_TILEK_CASES(Q5_K6)
 }
 
@@ -1101,28 +1182,47 @@ static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
     _Alignas(64) int32_t sc[16 * 16 * Q5_KKC], mm[16 * 8 * Q5_KKC];
     _Alignas(64) float dv[16 * Q5_KKC], dm[16 * Q5_KKC];
     _Alignas(64) float dx[Q5_TG * Q5_KKC];
-    for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG) {
+    _Alignas(64) int16_t pbx[Q5_TG * Q5_KKC * 8];
+    for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG)
+    for (int64_t rb = r0; rb < r1; rb += Q5_RB) {
         const int ntg = (int)(j->n - t0 < Q5_TG ? j->n - t0 : Q5_TG);
+        const int64_t re = r1 - rb < Q5_RB ? r1 : rb + Q5_RB;
         for (int64_t s0 = 0; s0 < nsb; s0 += Q5_KKC) {
             const int nsk = (int)(nsb - s0 < Q5_KKC ? nsb - s0 : Q5_KKC);
             for (int t = 0; t < ntg; t++)
-                for (int i = 0; i < nsk; i++)
-                    dx[t * Q5_KKC + i] = kb_ld_f32(j->x + (size_t)(t0 + t) * j->xs + (size_t)(s0 + i) * KB_Q8_K_SIZE);
-            for (int64_t r = r0; r < r1; r += 16) {
-                const int nr = (int)(r1 - r < 16 ? r1 - r : 16);
+                for (int i = 0; i < nsk; i++) {
+                    const uint8_t *bx = j->x + (size_t)(t0 + t) * j->xs + (size_t)(s0 + i) * KB_Q8_K_SIZE;
+                    dx[t * Q5_KKC + i] = kb_ld_f32(bx + KB_Q8_K_D);
+                    for (int k = 0; k < 8; k++) { /* |pair| <= 32 * 127: fits i16 */
+                        int16_t b0, b1;
+                        memcpy(&b0, bx + KB_Q8_K_BSUMS + 4 * k, 2);
+                        memcpy(&b1, bx + KB_Q8_K_BSUMS + 4 * k + 2, 2);
+                        pbx[8 * (t * Q5_KKC + i) + k] = (int16_t)(b0 + b1);
+                    }
+                }
+            for (int64_t r = rb; r < re; r += 16) {
+                const int nr = (int)(re - r < 16 ? re - r : 16);
                 const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
                 q5_repackk(ty, j->w + (size_t)r * j->wrb, j->wrb, nr, s0, nsk, wb, sc, mm, dv, dm);
+                const int nxt = r + 16 < re || s0 + Q5_KKC < nsb;
+                const int64_t pr = r + 16 < re ? r + 16 : rb;
+                const int64_t ps = r + 16 < re ? s0 : s0 + Q5_KKC, pn = nsb - ps < Q5_KKC ? nsb - ps : Q5_KKC;
+                const int np = (ntg + Q5_NT - 1) / Q5_NT;
                 for (int tt = 0; tt < ntg; tt += Q5_NT) {
                     const int nt = ntg - tt < Q5_NT ? ntg - tt : Q5_NT;
+                    if (nxt)
+                        q5_prefetch_part(j->w, j->wrb, pr, re, (size_t)ps * (size_t)q5_ksz(ty), (size_t)pn * (size_t)q5_ksz(ty),
+                                         tt / Q5_NT, np);
                     float *y = j->y + (t0 + tt) * j->ldy + r;
                     __m512 acc[Q5_NT];
                     for (int t = 0; t < nt; t++)
                         acc[t] = s0 ? _mm512_maskz_loadu_ps(m, y + t * j->ldy) : _mm512_setzero_ps();
                     const uint8_t *x = j->x + (size_t)(t0 + tt) * j->xs + (size_t)s0 * KB_Q8_K_SIZE;
                     const float *dxt = dx + tt * Q5_KKC;
-                    if (ty == Q5_K4) q5_tilek_k4(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, nt, acc);
-                    else if (ty == Q5_K5) q5_tilek_k5(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, nt, acc);
-                    else q5_tilek_k6(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, nt, acc);
+                    const int16_t *pbt = pbx + 8 * tt * Q5_KKC;
+                    if (ty == Q5_K4) q5_tilek_k4(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, pbt, nt, acc);
+                    else if (ty == Q5_K5) q5_tilek_k5(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, pbt, nt, acc);
+                    else q5_tilek_k6(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, pbt, nt, acc);
                     for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + t * j->ldy, m, acc[t]);
                 }
             }
