@@ -28,6 +28,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "dtype.h"
@@ -95,21 +96,11 @@ static void mm_single(const struct model_mat *w, const float *x, int64_t ldx, in
         kern_fp8_rows_active()(&v, x, ldx, n, y, ldy, 0, w->rows);
         return;
     }
-    const struct kern_ops *ops = kern_active();
-    const int at = kern_act_type(w->type);
-    const uint8_t *xq = (const uint8_t *)x;
-    size_t xs = (size_t)ldx * sizeof(float);
-    if (at != DT_F32) {
-        xs = ((size_t)dtype_row_bytes(at, w->cols) + 63) & ~(size_t)63;
-        for (int64_t t = 0; t < n; t++) ops->quantize[at](x + t * ldx, (uint8_t *)qbuf + (size_t)t * xs, w->cols);
-        xq = qbuf;
-    }
-    const kern_vec_dot_fn dot = ops->vec_dot[w->type];
-    const size_t wrb = (size_t)dtype_row_bytes(w->type, w->cols);
-    for (int64_t r = 0; r < w->rows; r++) {
-        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * wrb;
-        for (int64_t t = 0; t < n; t++) y[t * ldy + r] = dot(w->cols, wr, xq + (size_t)t * xs);
-    }
+    /* the variant's whole-matrix kernels on this thread alone: activation
+     * quantized once, then the GEMV (or the GEMM for several tokens) with the
+     * same bits as vec_dot per row and token */
+    const struct kern_mat k = {w->type, w->data, w->rows, w->cols};
+    kern_matmul_local(kern_active(), &k, x, ldx, n, y, ldy, qbuf);
 }
 
 /* For every head h: y_h[t] = W_h x_h[t] with W_h = mats[h] [rows x cols],
@@ -357,7 +348,7 @@ static void moe_experts_split(struct fwd *f, const struct model_layer *L, int64_
         const int64_t n = e < 0 ? T : off[e + 1] - off[e], F = g->rows;
         float *xb = (float *)((uint8_t *)f->exp_buf + (size_t)omp_get_thread_num() * f->exp_buf_bytes);
         float *gb = xb + DS_SMALL_T * D, *ub = gb + DS_SMALL_T * f->exp_buf_ff;
-        void *qb = ub + DS_SMALL_T * f->exp_buf_ff;
+        void *qb = (void *)(((uintptr_t)(ub + DS_SMALL_T * f->exp_buf_ff) + 63) & ~(uintptr_t)63);
         const float *x = f->xn;
         if (e >= 0) {
             for (int64_t i = 0; i < n; i++)

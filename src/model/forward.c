@@ -168,7 +168,7 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
         /* small passes: per-thread [S][D] gathered rows + 2 x [S][ff] hidden + quantized activations */
         const size_t S = DS_SMALL_T;
         f->exp_buf_ff = (int64_t)max_sz((size_t)hp->n_ff_exp, (size_t)(hp->n_expert_shared * hp->n_ff_exp));
-        f->exp_buf_bytes = (S * D + 2 * S * (size_t)f->exp_buf_ff) * 4 + expert_scratch_max(m, DS_SMALL_T);
+        f->exp_buf_bytes = (S * D + 2 * S * (size_t)f->exp_buf_ff) * 4 + 64 + expert_scratch_max(m, DS_SMALL_T);
         f->exp_buf_bytes = (f->exp_buf_bytes + 63) & ~(size_t)63;
         f->exp_buf = alloc_aligned((size_t)f->n_threads * f->exp_buf_bytes, &f->scratch_bytes);
         f->exp_out = alloc_aligned(S * (K + 1) * D * 4, &f->scratch_bytes);
