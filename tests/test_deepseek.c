@@ -612,19 +612,19 @@ static void test_deepseek_lat_kernel(void) {
         uint16_t *rows16 = malloc((size_t)(P * ldr) * sizeof(uint16_t));
         for (int64_t i = 0; i < P * ldr; i++) rows16[i] = f32_to_bf16(rows[i]);
         kern_lat_ref.scores(rows, ldr, P, q, ldq, nh, W, 0.25f, sref, lds);
-        kern_lat_ref.values(rows, ldr, P, sref, lds, nh, R, oref, ldo);
+        kern_lat_ref.values(rows, ldr, P, sref, lds, nh, R, NULL, oref, ldo);
         /* bf16 rows: the references are the f32 loops on the widened values */
         float *rows_w = malloc((size_t)(P * ldr) * sizeof(float));
         float *sref16 = malloc((size_t)(nh * lds) * sizeof(float)), *oref16 = malloc((size_t)(nh * ldo) * sizeof(float));
         for (int64_t i = 0; i < P * ldr; i++) rows_w[i] = bf16_to_f32(rows16[i]);
         kern_lat_ref.scores(rows_w, ldr, P, q, ldq, nh, W, 0.25f, sref16, lds);
-        kern_lat_ref.values(rows_w, ldr, P, sref16, lds, nh, R, oref16, ldo);
+        kern_lat_ref.values(rows_w, ldr, P, sref16, lds, nh, R, NULL, oref16, ldo);
         for (int vi = 0; vi < 3; vi++) {
             if (!vs[vi]) continue;
             for (int64_t i = 0; i < nh * lds; i++) s[i] = NAN;
             for (int64_t i = 0; i < nh * ldo; i++) o[i] = NAN;
             vs[vi]->scores(rows, ldr, P, q, ldq, nh, W, 0.25f, s, lds);
-            vs[vi]->values(rows, ldr, P, sref, lds, nh, R, o, ldo);
+            vs[vi]->values(rows, ldr, P, sref, lds, nh, R, NULL, o, ldo);
             double es = 0, eo = 0;
             for (int64_t h = 0; h < nh; h++) {
                 for (int64_t j = 0; j < P; j++) {
@@ -641,7 +641,7 @@ static void test_deepseek_lat_kernel(void) {
             for (int64_t i = 0; i < nh * lds; i++) s[i] = NAN;
             for (int64_t i = 0; i < nh * ldo; i++) o[i] = NAN;
             vs[vi]->scores_bf16(rows16, ldr, P, q, ldq, nh, W, 0.25f, s, lds);
-            vs[vi]->values_bf16(rows16, ldr, P, sref16, lds, nh, R, o, ldo);
+            vs[vi]->values_bf16(rows16, ldr, P, sref16, lds, nh, R, NULL, o, ldo);
             es = eo = 0;
             for (int64_t h = 0; h < nh; h++) {
                 for (int64_t j = 0; j < P; j++) {
@@ -655,6 +655,31 @@ static void test_deepseek_lat_kernel(void) {
             }
             T_CHECK(es < 1e-6 && eo < 1e-6, "lat bf16 %s P %lld nh %lld W %lld R %lld: scores %g values %g",
                     vs[vi]->name, (long long)P, (long long)nh, (long long)W, (long long)R, es, eo);
+            /* the accumulating form (online softmax): o = a[h] o0 + sum_j p row_j, against the
+             * plain sums above combined in double */
+            float a[16], *o0 = malloc((size_t)(nh * ldo) * sizeof(float));
+            for (int64_t h = 0; h < nh && h < 16; h++) a[h] = 0.5f + 0.5f * t_rand_f32(&seed);
+            for (int64_t i = 0; i < nh * ldo; i++) o0[i] = t_rand_f32(&seed);
+            double ea = 0, eb = 0;
+            for (int bf = 0; bf < 2 && nh <= 16; bf++) {
+                memcpy(o, o0, (size_t)(nh * ldo) * sizeof(float));
+                if (bf) vs[vi]->values_bf16(rows16, ldr, P, sref16, lds, nh, R, a, o, ldo);
+                else vs[vi]->values(rows, ldr, P, sref, lds, nh, R, a, o, ldo);
+                const float *ref = bf ? oref16 : oref;
+                for (int64_t h = 0; h < nh; h++)
+                    for (int64_t c = 0; c < R; c++) {
+                        double want = (double)a[h] * (double)o0[h * ldo + c] + (double)ref[h * ldo + c];
+                        double d = fabs((double)o[h * ldo + c] - want) / sqrt((double)P + 1.0);
+                        if (bf) {
+                            if (!(d <= eb)) eb = d;
+                        } else if (!(d <= ea)) {
+                            ea = d;
+                        }
+                    }
+            }
+            free(o0);
+            T_CHECK(ea < 1e-6 && eb < 1e-6, "lat accumulate %s P %lld nh %lld R %lld: f32 %g bf16 %g", vs[vi]->name,
+                    (long long)P, (long long)nh, (long long)R, ea, eb);
         }
         free(rows16);
         free(rows_w);

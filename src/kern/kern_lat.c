@@ -20,10 +20,10 @@ static void lat_scores_ref(const float *rows, int64_t ldr, int64_t P, const floa
 }
 
 static void lat_values_ref(const float *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp, int64_t nh,
-                           int64_t R, float *o, int64_t ldo) {
+                           int64_t R, const float *a, float *o, int64_t ldo) {
     for (int64_t h = 0; h < nh; h++)
         for (int64_t c = 0; c < R; c++) {
-            double acc = 0.0;
+            double acc = a ? (double)a[h] * (double)o[h * ldo + c] : 0.0;
             for (int64_t j = 0; j < P; j++) acc += (double)p[h * ldp + j] * (double)rows[j * ldr + c];
             o[h * ldo + c] = (float)acc;
         }
@@ -47,10 +47,10 @@ static void lat_scores_bf16_ref(const uint16_t *rows, int64_t ldr, int64_t P, co
 }
 
 static void lat_values_bf16_ref(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
-                                int64_t nh, int64_t R, float *o, int64_t ldo) {
+                                int64_t nh, int64_t R, const float *a, float *o, int64_t ldo) {
     for (int64_t h = 0; h < nh; h++)
         for (int64_t c = 0; c < R; c++) {
-            double acc = 0.0;
+            double acc = a ? (double)a[h] * (double)o[h * ldo + c] : 0.0;
             for (int64_t j = 0; j < P; j++) acc += (double)p[h * ldp + j] * lat_bf16(rows[j * ldr + c]);
             o[h * ldo + c] = (float)acc;
         }

@@ -4,7 +4,10 @@
  * the same cache rows:
  *
  *   scores:  s[h][j] = scale * (q_h . row_j)            h < nh, j < P, rows W wide
- *   values:  o[h][c] = sum_j p[h][j] * row_j[c]         c < R (the latent part)
+ *   values:  o[h][c] = a[h] o[h][c] + sum_j p[h][j] * row_j[c]     c < R (the latent part)
+ *
+ * (a = NULL: o is overwritten; otherwise the running output of an online
+ * softmax, rescaled by a[h] as each tile of rows is added.)
  *
  * Both are register-blocked over several heads so a cache row is loaded once
  * for 4 heads.  The cache rows are f32 or bf16 (the *_bf16 entries).  kern_lat_*_ref are plain C (the spec, double accumulation);
@@ -20,15 +23,16 @@
 /* s[h * lds + j] = scale * sum_{i < W} q[h * ldq + i] * rows[j * ldr + i] */
 typedef void (*kern_lat_scores_fn)(const float *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
                                    int64_t nh, int64_t W, float scale, float *s, int64_t lds);
-/* o[h * ldo + c] = sum_{j < P} p[h * ldp + j] * rows[j * ldr + c] for c < R (overwrites o) */
+/* o[h * ldo + c] = a[h] * o[h * ldo + c] + sum_{j < P} p[h * ldp + j] * rows[j * ldr + c] for c < R;
+ * a == NULL: the first term is left out (o is overwritten, never read). */
 typedef void (*kern_lat_values_fn)(const float *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
-                                   int64_t nh, int64_t R, float *o, int64_t ldo);
+                                   int64_t nh, int64_t R, const float *a, float *o, int64_t ldo);
 
 /* The same over a cache of bf16 rows (upper halves of f32: widened exactly). */
 typedef void (*kern_lat_scores_bf16_fn)(const uint16_t *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
                                         int64_t nh, int64_t W, float scale, float *s, int64_t lds);
 typedef void (*kern_lat_values_bf16_fn)(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
-                                        int64_t nh, int64_t R, float *o, int64_t ldo);
+                                        int64_t nh, int64_t R, const float *a, float *o, int64_t ldo);
 
 struct kern_lat_ops {
     const char *name;

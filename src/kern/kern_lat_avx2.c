@@ -48,11 +48,14 @@ static inline __attribute__((always_inline)) void scores_nh(const void *row, con
                                                             float scale, float *s, int64_t lds, const int NH,
                                                             const int BF) {
     __m256 acc[4];
+#pragma GCC unroll 4
     for (int k = 0; k < NH; k++) acc[k] = _mm256_setzero_ps();
     for (int64_t i = 0; i < W; i += 8) {
         const __m256 r = lat_ld(row, i, W - i, BF);
+#pragma GCC unroll 4
         for (int k = 0; k < NH; k++) acc[k] = _mm256_fmadd_ps(lat_ld(q + k * ldq, i, W - i, 0), r, acc[k]);
     }
+#pragma GCC unroll 4
     for (int k = 0; k < NH; k++) s[k * lds] = lat_hsum(acc[k]) * scale;
 }
 
@@ -68,19 +71,30 @@ static inline __attribute__((always_inline)) void scores_all(const void *rows, i
 }
 
 static inline __attribute__((always_inline)) void values_strip(const void *rows, int64_t ldr, int64_t P,
-                                                               const float *p, int64_t ldp, float *o, int64_t ldo,
-                                                               int64_t c0, const int NH, const int BF) {
+                                                               const float *p, int64_t ldp, const float *a, float *o,
+                                                               int64_t ldo, int64_t c0, const int NH, const int BF) {
     __m256 acc[4][2];
-    for (int k = 0; k < NH; k++) acc[k][0] = acc[k][1] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int k = 0; k < NH; k++) {
+        if (a) {
+            const __m256 ak = _mm256_set1_ps(a[k]);
+            acc[k][0] = _mm256_mul_ps(ak, _mm256_loadu_ps(o + k * ldo + c0));
+            acc[k][1] = _mm256_mul_ps(ak, _mm256_loadu_ps(o + k * ldo + c0 + 8));
+        } else {
+            acc[k][0] = acc[k][1] = _mm256_setzero_ps();
+        }
+    }
     for (int64_t j = 0; j < P; j++) {
         const void *row = lat_row(rows, j, ldr, BF);
         const __m256 r0 = lat_ld(row, c0, 8, BF), r1 = lat_ld(row, c0 + 8, 8, BF);
+#pragma GCC unroll 4
         for (int k = 0; k < NH; k++) {
             const __m256 pk = _mm256_set1_ps(p[k * ldp + j]);
             acc[k][0] = _mm256_fmadd_ps(pk, r0, acc[k][0]);
             acc[k][1] = _mm256_fmadd_ps(pk, r1, acc[k][1]);
         }
     }
+#pragma GCC unroll 4
     for (int k = 0; k < NH; k++) {
         _mm256_storeu_ps(o + k * ldo + c0, acc[k][0]);
         _mm256_storeu_ps(o + k * ldo + c0 + 8, acc[k][1]);
@@ -89,20 +103,20 @@ static inline __attribute__((always_inline)) void values_strip(const void *rows,
 
 static inline __attribute__((always_inline)) void values_all(const void *rows, int64_t ldr, int64_t P,
                                                              const float *p, int64_t ldp, int64_t nh, int64_t R,
-                                                             float *o, int64_t ldo, const int BF) {
+                                                             const float *a, float *o, int64_t ldo, const int BF) {
     const int64_t R16 = R / 16 * 16;
     for (int64_t h = 0; h < nh; h += 4) {
         const int64_t n = nh - h;
         for (int64_t c = 0; c < R16; c += 16) {
-            if (n >= 4) values_strip(rows, ldr, P, p + h * ldp, ldp, o + h * ldo, ldo, c, 4, BF);
-            else if (n == 3) values_strip(rows, ldr, P, p + h * ldp, ldp, o + h * ldo, ldo, c, 3, BF);
-            else if (n == 2) values_strip(rows, ldr, P, p + h * ldp, ldp, o + h * ldo, ldo, c, 2, BF);
-            else values_strip(rows, ldr, P, p + h * ldp, ldp, o + h * ldo, ldo, c, 1, BF);
+            if (n >= 4) values_strip(rows, ldr, P, p + h * ldp, ldp, a ? a + h : NULL, o + h * ldo, ldo, c, 4, BF);
+            else if (n == 3) values_strip(rows, ldr, P, p + h * ldp, ldp, a ? a + h : NULL, o + h * ldo, ldo, c, 3, BF);
+            else if (n == 2) values_strip(rows, ldr, P, p + h * ldp, ldp, a ? a + h : NULL, o + h * ldo, ldo, c, 2, BF);
+            else values_strip(rows, ldr, P, p + h * ldp, ldp, a ? a + h : NULL, o + h * ldo, ldo, c, 1, BF);
         }
     }
     for (int64_t h = 0; h < nh; h++) /* ragged columns, scalar */
         for (int64_t c = R16; c < R; c++) {
-            float acc = 0.0f;
+            float acc = a ? a[h] * o[h * ldo + c] : 0.0f;
             for (int64_t j = 0; j < P; j++) acc += p[h * ldp + j] * lat_elem(lat_row(rows, j, ldr, BF), c, BF);
             o[h * ldo + c] = acc;
         }
@@ -114,8 +128,8 @@ static void lat_scores_avx2(const float *rows, int64_t ldr, int64_t P, const flo
 }
 
 static void lat_values_avx2(const float *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp, int64_t nh,
-                            int64_t R, float *o, int64_t ldo) {
-    values_all(rows, ldr, P, p, ldp, nh, R, o, ldo, 0);
+                            int64_t R, const float *a, float *o, int64_t ldo) {
+    values_all(rows, ldr, P, p, ldp, nh, R, a, o, ldo, 0);
 }
 
 static void lat_scores_bf16_avx2(const uint16_t *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
@@ -124,8 +138,8 @@ static void lat_scores_bf16_avx2(const uint16_t *rows, int64_t ldr, int64_t P, c
 }
 
 static void lat_values_bf16_avx2(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
-                                 int64_t nh, int64_t R, float *o, int64_t ldo) {
-    values_all(rows, ldr, P, p, ldp, nh, R, o, ldo, 1);
+                                 int64_t nh, int64_t R, const float *a, float *o, int64_t ldo) {
+    values_all(rows, ldr, P, p, ldp, nh, R, a, o, ldo, 1);
 }
 
 const struct kern_lat_ops kern_lat_avx2 = {"avx2", lat_scores_avx2, lat_values_avx2, lat_scores_bf16_avx2,

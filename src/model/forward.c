@@ -172,7 +172,10 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
         f->exp_buf_bytes = (f->exp_buf_bytes + 63) & ~(size_t)63;
         f->exp_buf = alloc_aligned((size_t)f->n_threads * f->exp_buf_bytes, &f->scratch_bytes);
         f->exp_out = alloc_aligned(S * (K + 1) * D * 4, &f->scratch_bytes);
-        ok = f->qa && f->kva && f->q_lat && f->o_lat && f->moe_x && f->moe_y && f->router && f->exp_ids &&
+        f->lat_work = alloc_aligned((size_t)f->n_threads * DS_LAT_WORK(hp->kv_lora_rank) * 4, &f->scratch_bytes);
+        f->lat_part = alloc_aligned(2 * (size_t)f->n_threads * DS_ATT_HEADS * (size_t)(hp->kv_lora_rank + 2) * 4,
+                                    &f->scratch_bytes);
+        ok = f->lat_work && f->lat_part && f->qa && f->kva && f->q_lat && f->o_lat && f->moe_x && f->moe_y && f->router && f->exp_ids &&
              f->exp_w && f->exp_list && f->exp_off && f->head_buf && f->exp_buf && f->exp_out;
     }
     if (!ok) {
@@ -214,6 +217,8 @@ void fwd_free(struct fwd *f) {
     free(f->head_buf);
     free(f->exp_buf);
     free(f->exp_out);
+    free(f->lat_work);
+    free(f->lat_part);
     memset(f, 0, sizeof(*f));
 }
 

@@ -88,6 +88,8 @@ struct fwd {
     int32_t *exp_off;        /* [2][n_expert + 1]: start of each expert's run in exp_list; fill cursors */
     void *head_buf;          /* [n_threads][head_buf_bytes]: per-thread rows of the per-head products */
     size_t head_buf_bytes;
+    float *lat_work;         /* [n_threads][DS_LAT_WORK(r_kv)]: per-thread latent-attention tiles */
+    float *lat_part;         /* [2 * n_threads][DS_ATT_HEADS][r_kv + 2]: partial results of position splits */
     float *exp_out;          /* [DS_SMALL_T * (n_expert_used + 1)][n_embd]: expert outputs of a small pass */
     void *exp_buf;           /* [n_threads][exp_buf_bytes]: one expert's rows, hidden and quantized activations */
     size_t exp_buf_bytes;
