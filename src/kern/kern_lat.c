@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "kern.h"
 
 static void lat_scores_ref(const float *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq, int64_t nh,
@@ -41,7 +42,7 @@ static void lat_scores_bf16_ref(const uint16_t *rows, int64_t ldr, int64_t P, co
     for (int64_t h = 0; h < nh; h++)
         for (int64_t j = 0; j < P; j++) {
             double acc = 0.0;
-            for (int64_t i = 0; i < W; i++) acc += (double)q[h * ldq + i] * lat_bf16(rows[j * ldr + i]);
+            for (int64_t i = 0; i < W; i++) acc += lat_bf16(f32_to_bf16(q[h * ldq + i])) * lat_bf16(rows[j * ldr + i]);
             s[h * lds + j] = (float)(acc * (double)scale);
         }
 }
@@ -51,7 +52,7 @@ static void lat_values_bf16_ref(const uint16_t *rows, int64_t ldr, int64_t P, co
     for (int64_t h = 0; h < nh; h++)
         for (int64_t c = 0; c < R; c++) {
             double acc = a ? (double)a[h] * (double)o[h * ldo + c] : 0.0;
-            for (int64_t j = 0; j < P; j++) acc += (double)p[h * ldp + j] * lat_bf16(rows[j * ldr + c]);
+            for (int64_t j = 0; j < P; j++) acc += lat_bf16(f32_to_bf16(p[h * ldp + j])) * lat_bf16(rows[j * ldr + c]);
             o[h * ldo + c] = (float)acc;
         }
 }

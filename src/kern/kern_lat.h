@@ -28,7 +28,12 @@ typedef void (*kern_lat_scores_fn)(const float *rows, int64_t ldr, int64_t P, co
 typedef void (*kern_lat_values_fn)(const float *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
                                    int64_t nh, int64_t R, const float *a, float *o, int64_t ldo);
 
-/* The same over a cache of bf16 rows (upper halves of f32: widened exactly). */
+/* The same over a cache of bf16 rows (upper halves of f32: widened exactly).
+ * These also round the queries q and the probabilities p to bf16 (nearest
+ * even) before multiplying, so that every product is of two bf16 values and
+ * exact in f32: what vdpbf16ps computes (twice the multiply-adds per
+ * instruction of f32 FMAs).  The rounding moves a score by ~2^-9 of |q||row|
+ * at most, the same order as storing the cache in bf16. */
 typedef void (*kern_lat_scores_bf16_fn)(const uint16_t *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
                                         int64_t nh, int64_t W, float scale, float *s, int64_t lds);
 typedef void (*kern_lat_values_bf16_fn)(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "kern_lat.h"
 
 static inline float lat_hsum(__m256 v) {
@@ -40,6 +41,15 @@ static inline __attribute__((always_inline)) __m256 lat_ld(const void *row, int6
     return _mm256_loadu_ps(b);
 }
 
+/* x rounded to bf16 (nearest even; finite inputs) and widened back: the
+ * rounding the *_bf16 entries apply to queries and probabilities. */
+static inline __m256 lat_round_bf16(__m256 x) {
+    const __m256i b = _mm256_castps_si256(x);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    const __m256i r = _mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff)));
+    return _mm256_castsi256_ps(_mm256_and_si256(r, _mm256_set1_epi32((int)0xffff0000u)));
+}
+
 static inline const void *lat_row(const void *rows, int64_t j, int64_t ldr, const int BF) {
     return BF ? (const void *)((const uint16_t *)rows + j * ldr) : (const void *)((const float *)rows + j * ldr);
 }
@@ -53,7 +63,10 @@ static inline __attribute__((always_inline)) void scores_nh(const void *row, con
     for (int64_t i = 0; i < W; i += 8) {
         const __m256 r = lat_ld(row, i, W - i, BF);
 #pragma GCC unroll 4
-        for (int k = 0; k < NH; k++) acc[k] = _mm256_fmadd_ps(lat_ld(q + k * ldq, i, W - i, 0), r, acc[k]);
+        for (int k = 0; k < NH; k++) {
+            const __m256 qk = lat_ld(q + k * ldq, i, W - i, 0);
+            acc[k] = _mm256_fmadd_ps(BF ? lat_round_bf16(qk) : qk, r, acc[k]);
+        }
     }
 #pragma GCC unroll 4
     for (int k = 0; k < NH; k++) s[k * lds] = lat_hsum(acc[k]) * scale;
@@ -89,7 +102,7 @@ static inline __attribute__((always_inline)) void values_strip(const void *rows,
         const __m256 r0 = lat_ld(row, c0, 8, BF), r1 = lat_ld(row, c0 + 8, 8, BF);
 #pragma GCC unroll 4
         for (int k = 0; k < NH; k++) {
-            const __m256 pk = _mm256_set1_ps(p[k * ldp + j]);
+            const __m256 p1 = _mm256_set1_ps(p[k * ldp + j]), pk = BF ? lat_round_bf16(p1) : p1;
             acc[k][0] = _mm256_fmadd_ps(pk, r0, acc[k][0]);
             acc[k][1] = _mm256_fmadd_ps(pk, r1, acc[k][1]);
         }
@@ -117,7 +130,11 @@ static inline __attribute__((always_inline)) void values_all(const void *rows, i
     for (int64_t h = 0; h < nh; h++) /* ragged columns, scalar */
         for (int64_t c = R16; c < R; c++) {
             float acc = a ? a[h] * o[h * ldo + c] : 0.0f;
-            for (int64_t j = 0; j < P; j++) acc += p[h * ldp + j] * lat_elem(lat_row(rows, j, ldr, BF), c, BF);
+            for (int64_t j = 0; j < P; j++) {
+                float pj = p[h * ldp + j];
+                if (BF) pj = bf16_to_f32(f32_to_bf16(pj));
+                acc += pj * lat_elem(lat_row(rows, j, ldr, BF), c, BF);
+            }
             o[h * ldo + c] = acc;
         }
 }

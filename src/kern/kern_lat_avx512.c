@@ -14,6 +14,7 @@
  */
 #include <immintrin.h>
 
+#include "dtype.h"
 #include "kern_lat.h"
 
 static inline __mmask16 lat_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
@@ -188,15 +189,188 @@ static void lat_values_avx512(const float *rows, int64_t ldr, int64_t P, const f
     values_all(rows, ldr, P, p, ldp, nh, R, a, o, ldo, 0);
 }
 
+/* ------------------------------------------------ bf16 cache: vdpbf16ps
+ * The *_bf16 entries round the queries and the probabilities to bf16
+ * (nearest even, as kern_lat.h says) and let vdpbf16ps add pairs of exact
+ * bf16 products into f32 lanes: 32 multiply-adds per instruction instead of
+ * 16, and the cache rows are used as loaded (no widening). */
+
+static inline __mmask32 lat_mask32(int64_t n) { return n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << n) - 1); }
+
+static inline __attribute__((always_inline)) __m512bh lat_bh(__m512i v) { return (__m512bh)v; }
+
+/* Longest row the query copies on the stack allow; DeepSeek's is 576. */
+#define LAT_DP_MAXW 2048
+
+/* qb[k][i] = bf16(q[k * ldq + i]) for k < nh <= 4, i < W (zero-padded to 32). */
+static void lat_q_bf16(const float *q, int64_t ldq, int64_t nh, int64_t W, uint16_t *qb, int64_t ldb) {
+    for (int64_t k = 0; k < nh; k++)
+        for (int64_t i = 0; i < W; i += 32) {
+            const __m512 lo = _mm512_maskz_loadu_ps(lat_mask(W - i), q + k * ldq + i);
+            const __m512 hi = _mm512_maskz_loadu_ps(W - i > 16 ? lat_mask(W - i - 16) : 0, q + k * ldq + i + 16);
+            _mm512_storeu_si512((void *)(qb + k * ldb + i), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+}
+
+/* Scores of NH heads (bf16 queries, ld ldb) x NJ rows j..j+NJ. */
+static inline __attribute__((always_inline)) void scores_dp(const uint16_t *rows, int64_t j, int64_t ldr,
+                                                            const uint16_t *qb, int64_t ldb, int64_t W, float scale,
+                                                            float *s, int64_t lds, const int NH, const int NJ) {
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; k++) acc[k] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < W; i += 32) {
+        const __mmask32 m = lat_mask32(W - i);
+        __m512i r[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < NJ; k++) r[k] = _mm512_maskz_loadu_epi16(m, rows + (j + k) * ldr + i);
+#pragma GCC unroll 4
+        for (int h = 0; h < NH; h++) {
+            const __m512bh qv = lat_bh(_mm512_loadu_si512((const void *)(qb + h * ldb + i)));
+#pragma GCC unroll 4
+            for (int k = 0; k < NJ; k++) acc[h * 4 + k] = _mm512_dpbf16_ps(acc[h * 4 + k], qv, lat_bh(r[k]));
+        }
+    }
+    float t[16];
+    _mm512_storeu_ps(t, _mm512_mul_ps(lat_reduce16(acc), _mm512_set1_ps(scale)));
+#pragma GCC unroll 4
+    for (int h = 0; h < NH; h++) /* t[4 * row + head] */
+#pragma GCC unroll 4
+        for (int k = 0; k < NJ; k++) s[h * lds + j + k] = t[4 * k + h];
+}
+
 static void lat_scores_bf16_avx512(const uint16_t *rows, int64_t ldr, int64_t P, const float *q, int64_t ldq,
                                    int64_t nh, int64_t W, float scale, float *s, int64_t lds) {
-    scores_all(rows, ldr, P, q, ldq, nh, W, scale, s, lds, 1);
+    if (W > LAT_DP_MAXW) { /* not a DeepSeek shape: the reference (same rounding) */
+        kern_lat_ref.scores_bf16(rows, ldr, P, q, ldq, nh, W, scale, s, lds);
+        return;
+    }
+    uint16_t qb[4 * LAT_DP_MAXW] __attribute__((aligned(64)));
+    const int64_t ldb = (W + 31) / 32 * 32;
+    for (int64_t h = 0; h < nh; h += 4) {
+        const int64_t n = nh - h < 4 ? nh - h : 4;
+        lat_q_bf16(q + h * ldq, ldq, n, W, qb, ldb);
+        float *sh = s + h * lds;
+        int64_t j = 0;
+        if (n == 4) {
+            for (; j + 4 <= P; j += 4) scores_dp(rows, j, ldr, qb, ldb, W, scale, sh, lds, 4, 4);
+            for (; j < P; j++) scores_dp(rows, j, ldr, qb, ldb, W, scale, sh, lds, 4, 1);
+        } else {
+            for (; j + 4 <= P; j += 4)
+                for (int64_t k = 0; k < n; k++) scores_dp(rows, j, ldr, qb + k * ldb, ldb, W, scale, sh + k * lds, lds, 1, 4);
+            for (; j < P; j++)
+                for (int64_t k = 0; k < n; k++) scores_dp(rows, j, ldr, qb + k * ldb, ldb, W, scale, sh + k * lds, lds, 1, 1);
+        }
+    }
 }
+
+/* Column order of vpunpck{l,h}wd on two rows of 32 bf16: dword d of the "lo"
+ * product holds column 8 (d / 4) + d % 4, of the "hi" product that + 4.
+ * Indices for _mm512_permutex2var_ps between that order and columns. */
+static const int32_t lat_to_lo[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+static const int32_t lat_to_hi[16] = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+static const int32_t lat_from0[16] = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
+static const int32_t lat_from1[16] = {8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31};
+
+/* Rows per chunk of the values kernel (pairs of rounded probabilities on the stack). */
+#define LAT_DP_ROWS 64
+
+/* o[k][c0 .. c0 + 32 CW) += sum_j p[k][j] row_j for NH heads over a chunk of
+ * P <= LAT_DP_ROWS rows; pb[k][jp]: the bf16 pair (p_2jp, p_2jp+1).  Starts
+ * from a[k] * o (a != NULL) or zero.  m masks the last 32 columns. */
+static inline __attribute__((always_inline)) void values_dp(const uint16_t *rows, int64_t ldr, int64_t P,
+                                                            const uint32_t *pb, const float *a, float *o,
+                                                            int64_t ldo, int64_t c0, __mmask32 m, const int NH,
+                                                            const int CW) {
+    const __m512i to_lo = _mm512_loadu_si512((const void *)lat_to_lo), to_hi = _mm512_loadu_si512((const void *)lat_to_hi);
+    __m512 acc[4][2][2];
+#pragma GCC unroll 4
+    for (int k = 0; k < NH; k++)
+#pragma GCC unroll 2
+        for (int v = 0; v < CW; v++) {
+            const __mmask32 mv = v == CW - 1 ? m : (__mmask32)0xffffffffu;
+            if (a) {
+                const __m512 ak = _mm512_set1_ps(a[k]);
+                const __m512 o0 = _mm512_maskz_loadu_ps((__mmask16)mv, o + k * ldo + c0 + 32 * v);
+                const __m512 o1 = _mm512_maskz_loadu_ps((__mmask16)(mv >> 16), o + k * ldo + c0 + 32 * v + 16);
+                acc[k][v][0] = _mm512_mul_ps(ak, _mm512_permutex2var_ps(o0, to_lo, o1));
+                acc[k][v][1] = _mm512_mul_ps(ak, _mm512_permutex2var_ps(o0, to_hi, o1));
+            } else {
+                acc[k][v][0] = acc[k][v][1] = _mm512_setzero_ps();
+            }
+        }
+    for (int64_t j = 0; j < P; j += 2) {
+        const uint16_t *r0 = rows + j * ldr, *r1 = r0 + ldr;
+        __m512i lo[2], hi[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < CW; v++) {
+            const __mmask32 mv = v == CW - 1 ? m : (__mmask32)0xffffffffu;
+            const __m512i x0 = _mm512_maskz_loadu_epi16(mv, r0 + c0 + 32 * v);
+            const __m512i x1 = j + 1 < P ? _mm512_maskz_loadu_epi16(mv, r1 + c0 + 32 * v) : _mm512_setzero_si512();
+            lo[v] = _mm512_unpacklo_epi16(x0, x1);
+            hi[v] = _mm512_unpackhi_epi16(x0, x1);
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < NH; k++) {
+            const __m512bh pk = lat_bh(_mm512_set1_epi32((int)pb[k * (LAT_DP_ROWS / 2) + j / 2]));
+#pragma GCC unroll 2
+            for (int v = 0; v < CW; v++) {
+                acc[k][v][0] = _mm512_dpbf16_ps(acc[k][v][0], lat_bh(lo[v]), pk);
+                acc[k][v][1] = _mm512_dpbf16_ps(acc[k][v][1], lat_bh(hi[v]), pk);
+            }
+        }
+    }
+    const __m512i f0 = _mm512_loadu_si512((const void *)lat_from0), f1 = _mm512_loadu_si512((const void *)lat_from1);
+#pragma GCC unroll 4
+    for (int k = 0; k < NH; k++)
+#pragma GCC unroll 2
+        for (int v = 0; v < CW; v++) {
+            const __mmask32 mv = v == CW - 1 ? m : (__mmask32)0xffffffffu;
+            _mm512_mask_storeu_ps(o + k * ldo + c0 + 32 * v, (__mmask16)mv,
+                                  _mm512_permutex2var_ps(acc[k][v][0], f0, acc[k][v][1]));
+            _mm512_mask_storeu_ps(o + k * ldo + c0 + 32 * v + 16, (__mmask16)(mv >> 16),
+                                  _mm512_permutex2var_ps(acc[k][v][0], f1, acc[k][v][1]));
+        }
+}
+
+#define LAT_DP(NH, CW, M) values_dp(rc, ldr, n, pb, ak, o + h * ldo, ldo, c, M, NH, CW)
 
 static void lat_values_bf16_avx512(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
                                    int64_t nh, int64_t R, const float *a, float *o, int64_t ldo) {
-    values_all(rows, ldr, P, p, ldp, nh, R, a, o, ldo, 1);
+    uint32_t pb[4 * (LAT_DP_ROWS / 2)];
+    float ones[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    for (int64_t h = 0; h < nh; h += 4) {
+        const int64_t nk = nh - h < 4 ? nh - h : 4;
+        for (int64_t j0 = 0; j0 < P || j0 == 0; j0 += LAT_DP_ROWS) {
+            const int64_t n = P - j0 < LAT_DP_ROWS ? P - j0 : LAT_DP_ROWS;
+            const uint16_t *rc = rows + j0 * ldr;
+            const float *ak = j0 == 0 ? (a ? a + h : NULL) : ones; /* later chunks add to o */
+            for (int64_t k = 0; k < nk; k++)
+                for (int64_t jp = 0; jp < (n + 1) / 2; jp++) {
+                    const float *pk = p + (h + k) * ldp + j0;
+                    const uint32_t lo = f32_to_bf16(pk[2 * jp]), hi = 2 * jp + 1 < n ? f32_to_bf16(pk[2 * jp + 1]) : 0;
+                    pb[k * (LAT_DP_ROWS / 2) + jp] = lo | hi << 16;
+                }
+            int64_t c = 0;
+            for (; c + 64 <= R; c += 64) {
+                if (nk == 4) LAT_DP(4, 2, 0xffffffffu);
+                else if (nk == 3) LAT_DP(3, 2, 0xffffffffu);
+                else if (nk == 2) LAT_DP(2, 2, 0xffffffffu);
+                else LAT_DP(1, 2, 0xffffffffu);
+            }
+            for (; c < R; c += 32) {
+                const __mmask32 m = lat_mask32(R - c);
+                if (nk == 4) LAT_DP(4, 1, m);
+                else if (nk == 3) LAT_DP(3, 1, m);
+                else if (nk == 2) LAT_DP(2, 1, m);
+                else LAT_DP(1, 1, m);
+            }
+            if (P == 0) break;
+        }
+    }
 }
+
+#undef LAT_DP
 
 const struct kern_lat_ops kern_lat_avx512 = {"avx512", lat_scores_avx512, lat_values_avx512, lat_scores_bf16_avx512,
                                              lat_values_bf16_avx512};
