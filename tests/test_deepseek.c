@@ -592,6 +592,58 @@ static void test_deepseek_fp8_kernel(void) {
            kern_fp8_active_name());
 }
 
+/* The online-softmax step of every variant against double-precision exp:
+ * tiles of 1..40 scores, a running max below, inside or above the tile (and
+ * -inf for the first tile).  Errors are measured against their bound
+ * (rounding of s - max to f32, a few ulp of exp, f32 sums). */
+static void test_deepseek_lat_softmax(void) {
+    const struct kern_lat_ops *vs[3] = {&kern_lat_ref, kern_cpu_has(KERN_ISA_AVX2) ? &kern_lat_avx2 : NULL,
+                                        kern_cpu_has(KERN_ISA_AVX512) ? &kern_lat_avx512 : NULL};
+    unsigned long long seed = 11;
+    const int64_t nh = 5, lds = 43;
+    float s0[5 * 43], s[5 * 43], m0[5], l0[5], m[5], l[5], a[5];
+    for (int vi = 0; vi < 3; vi++) {
+        if (!vs[vi]) continue;
+        double worst = 0;
+        int bad_m = 0;
+        for (int64_t n = 1; n <= 40; n++)
+            for (int start = 0; start < 4; start++) {
+                for (int64_t i = 0; i < nh * lds; i++) s0[i] = 12.0f * t_rand_f32(&seed) - 6.0f;
+                for (int64_t h = 0; h < nh; h++) {
+                    m0[h] = start == 0 ? -INFINITY : start == 1 ? -8.0f : start == 2 ? 0.0f : 30.0f;
+                    l0[h] = start == 0 ? 0.0f : 1.0f + 3.0f * t_rand_f32(&seed);
+                }
+                memcpy(s, s0, sizeof(s));
+                memcpy(m, m0, sizeof(m));
+                memcpy(l, l0, sizeof(l));
+                vs[vi]->softmax(s, lds, nh, n, m, l, a);
+                for (int64_t h = 0; h < nh; h++) {
+                    double mn = m0[h], sum = 0;
+                    for (int64_t j = 0; j < n; j++) mn = fmax(mn, (double)s0[h * lds + j]);
+                    if ((float)mn != m[h]) bad_m++;
+                    for (int64_t j = 0; j < n; j++) {
+                        const double e = exp((double)s0[h * lds + j] - mn);
+                        sum += e;
+                        /* x = s - max is rounded to f32 first: |x| 2^-24 relative, plus a few ulp */
+                        const double tol = 4e-7 + fabs((double)s0[h * lds + j] - mn) * 6e-8;
+                        const double d = fabs((double)s[h * lds + j] - e) / (e > 1e-30 ? e : 1e-30) / tol;
+                        if (!(d <= worst) && e > 1e-30) worst = d;
+                    }
+                    const double al = exp((double)m0[h] - mn), lw = (double)l0[h] * al + sum;
+                    const double da = fabs((double)a[h] - al) / (al > 1e-30 ? al : 1.0) /
+                                      (4e-7 + fabs((double)m0[h] - mn) * 6e-8);
+                    const double dl = fabs((double)l[h] - lw) / lw / 2e-6; /* f32 sums of <= 41 terms */
+                    if (!(da <= worst)) worst = da;
+                    if (!(dl <= worst)) worst = dl;
+                    for (int64_t j = n; j < lds; j++)
+                        if (memcmp(&s[h * lds + j], &s0[h * lds + j], 4)) bad_m++; /* untouched past n */
+                }
+            }
+        T_CHECK(worst <= 1.0 && bad_m == 0, "lat softmax %s: worst error %g of its bound, %d wrong maxima or writes",
+                vs[vi]->name, worst, bad_m);
+    }
+}
+
 /* Latent-attention loops (scores, values): every variant against the
  * double-precision reference on ragged sizes (heads not a multiple of 4,
  * widths not a multiple of the vector), outputs pre-filled with NaN. */
@@ -1113,6 +1165,7 @@ int main(void) {
     T_RUN(test_deepseek_layouts);
     T_RUN(test_deepseek_bytes_read);
     T_RUN(test_deepseek_multi_seq);
+    T_RUN(test_deepseek_lat_softmax);
     T_RUN(test_deepseek_bf16_cache);
     T_RUN(test_deepseek_bad_config);
     return T_END();

@@ -4,6 +4,7 @@
  */
 #include "kern_lat.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -57,8 +58,20 @@ static void lat_values_bf16_ref(const uint16_t *rows, int64_t ldr, int64_t P, co
         }
 }
 
+void kern_lat_softmax_ref(float *s, int64_t lds, int64_t nh, int64_t n, float *m, float *l, float *a) {
+    for (int64_t h = 0; h < nh; h++) {
+        float *sh = s + h * lds, mn = m[h], sum = 0.0f;
+        for (int64_t j = 0; j < n; j++)
+            if (sh[j] > mn) mn = sh[j];
+        a[h] = expf(m[h] - mn);
+        for (int64_t j = 0; j < n; j++) sum += sh[j] = expf(sh[j] - mn);
+        l[h] = l[h] * a[h] + sum;
+        m[h] = mn;
+    }
+}
+
 const struct kern_lat_ops kern_lat_ref = {"ref", lat_scores_ref, lat_values_ref, lat_scores_bf16_ref,
-                                          lat_values_bf16_ref};
+                                          lat_values_bf16_ref, kern_lat_softmax_ref};
 
 static const struct kern_lat_ops *kern_lat_ops_;
 static pthread_once_t kern_lat_once = PTHREAD_ONCE_INIT;

@@ -39,15 +39,24 @@ typedef void (*kern_lat_scores_bf16_fn)(const uint16_t *rows, int64_t ldr, int64
 typedef void (*kern_lat_values_bf16_fn)(const uint16_t *rows, int64_t ldr, int64_t P, const float *p, int64_t ldp,
                                         int64_t nh, int64_t R, const float *a, float *o, int64_t ldo);
 
+/* Online-softmax step over a tile of n scores per head, for h < nh:
+ *   mn = max(m[h], max_j s[h * lds + j]);  a[h] = exp(m[h] - mn)  (0 when m[h] = -inf);
+ *   s[h * lds + j] = exp(s[h * lds + j] - mn);  l[h] = l[h] * a[h] + sum_j s[h * lds + j];  m[h] = mn.
+ * n >= 1; scores finite.  The SIMD exp is within a few ulp of expf. */
+typedef void (*kern_lat_softmax_fn)(float *s, int64_t lds, int64_t nh, int64_t n, float *m, float *l, float *a);
+
 struct kern_lat_ops {
     const char *name;
     kern_lat_scores_fn scores;
     kern_lat_values_fn values;
     kern_lat_scores_bf16_fn scores_bf16;
     kern_lat_values_bf16_fn values_bf16;
+    kern_lat_softmax_fn softmax;
 };
 
 extern const struct kern_lat_ops kern_lat_ref;
+/* The reference softmax step (also the AVX2 table's). */
+void kern_lat_softmax_ref(float *s, int64_t lds, int64_t nh, int64_t n, float *m, float *l, float *a);
 /* Only when kern_cpu_has(KERN_ISA_AVX2) / kern_cpu_has(KERN_ISA_AVX512). */
 extern const struct kern_lat_ops kern_lat_avx2;
 extern const struct kern_lat_ops kern_lat_avx512;

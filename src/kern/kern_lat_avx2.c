@@ -160,4 +160,4 @@ static void lat_values_bf16_avx2(const uint16_t *rows, int64_t ldr, int64_t P, c
 }
 
 const struct kern_lat_ops kern_lat_avx2 = {"avx2", lat_scores_avx2, lat_values_avx2, lat_scores_bf16_avx2,
-                                           lat_values_bf16_avx2};
+                                           lat_values_bf16_avx2, kern_lat_softmax_ref};

@@ -13,6 +13,7 @@
  * Rows are f32 or bf16 (BF = 1: 16 bf16 widened to f32 by a shift).
  */
 #include <immintrin.h>
+#include <math.h>
 
 #include "dtype.h"
 #include "kern_lat.h"
@@ -372,5 +373,46 @@ static void lat_values_bf16_avx512(const uint16_t *rows, int64_t ldr, int64_t P,
 
 #undef LAT_DP
 
+/* ----------------------------------------------------------- softmax */
+
+/* exp(x) for x <= 0 (scores minus their max): x = k ln2 + r, |r| <= ln2 / 2,
+ * exp(r) by its degree-6 Taylor polynomial (relative error < 1.3e-7), then
+ * scaled by 2^k with vscalefps (gradual underflow to 0 for very negative x). */
+static inline __m512 lat_exp(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860682030941723e-6f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, k);
+}
+
+static void lat_softmax_avx512(float *s, int64_t lds, int64_t nh, int64_t n, float *m, float *l, float *a) {
+    for (int64_t h = 0; h < nh; h++) {
+        float *sh = s + h * lds;
+        __m512 vm = _mm512_set1_ps(m[h]);
+        for (int64_t j = 0; j < n; j += 16) vm = _mm512_mask_max_ps(vm, lat_mask(n - j), vm, _mm512_maskz_loadu_ps(lat_mask(n - j), sh + j));
+        const float mn = _mm512_reduce_max_ps(vm);
+        const __m512 vmn = _mm512_set1_ps(mn);
+        __m512 sum = _mm512_setzero_ps();
+        for (int64_t j = 0; j < n; j += 16) {
+            const __mmask16 mk = lat_mask(n - j);
+            const __m512 e = lat_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, sh + j), vmn));
+            _mm512_mask_storeu_ps(sh + j, mk, e);
+            sum = _mm512_mask_add_ps(sum, mk, sum, e);
+        }
+        a[h] = expf(m[h] - mn);
+        l[h] = l[h] * a[h] + _mm512_reduce_add_ps(sum);
+        m[h] = mn;
+    }
+}
+
 const struct kern_lat_ops kern_lat_avx512 = {"avx512", lat_scores_avx512, lat_values_avx512, lat_scores_bf16_avx512,
-                                             lat_values_bf16_avx512};
+                                             lat_values_bf16_avx512, lat_softmax_avx512};

@@ -243,14 +243,7 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
             const size_t ro = co + (size_t)j * (size_t)W;
             if (f->kv_bf16) lat->scores_bf16(f->kv_bf16 + ro, W, n, qt, W, nh, W, scale, s, DS_ATT_TILE);
             else lat->scores(f->k_cache + ro, W, n, qt, W, nh, W, scale, s, DS_ATT_TILE);
-            for (int64_t h = 0; h < nh; h++) { /* online softmax in f32 */
-                float *sh = s + h * DS_ATT_TILE, mt = sh[argmax_f(sh, n)], sum = 0.0f;
-                const float mn = mt > mx[h] ? mt : mx[h];
-                al[h] = expf(mx[h] - mn); /* 0 on the first tile (m = -inf) */
-                for (int64_t i = 0; i < n; i++) sum += sh[i] = expf(sh[i] - mn);
-                l[h] = l[h] * al[h] + sum;
-                mx[h] = mn;
-            }
+            lat->softmax(s, DS_ATT_TILE, nh, n, mx, l, al); /* online softmax step, f32 */
             if (f->kv_bf16) lat->values_bf16(f->kv_bf16 + ro, W, n, s, DS_ATT_TILE, nh, R, al, acc, R);
             else lat->values(f->k_cache + ro, W, n, s, DS_ATT_TILE, nh, R, al, acc, R);
         }
