@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dtype.h"
 #include "err.h"
@@ -90,18 +91,29 @@ int dc_model_tensor_info(const struct dc_model *m, int64_t i, const char **name,
     return DC_OK;
 }
 
-int dc_session_create(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
-                      char *err) {
+int dc_session_create_kv(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
+                         const char *cache_type, char *err) {
     *out = NULL;
+    int kv_type = DT_F32;
+    if (cache_type && strcasecmp(cache_type, "f32") != 0) {
+        if (strcasecmp(cache_type, "bf16") != 0)
+            return dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16)", cache_type);
+        kv_type = DT_BF16;
+    }
     struct dc_session *s = calloc(1, sizeof(*s));
     if (!s) return dc_errf(err, DC_ENOMEM, "out of memory");
-    int rc = fwd_init(&s->f, m->m, n_ctx, n_batch, 1, err);
+    int rc = fwd_init_kv(&s->f, m->m, n_ctx, n_batch, 1, kv_type, err);
     if (rc) {
         free(s);
         return rc;
     }
     *out = s;
     return DC_OK;
+}
+
+int dc_session_create(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
+                      char *err) {
+    return dc_session_create_kv(out, m, n_ctx, n_batch, NULL, err);
 }
 
 void dc_session_free(struct dc_session *s) {
