@@ -50,6 +50,7 @@ struct request {
     int32_t max_tokens;
     int32_t n_logprobs;
     int32_t reasoning_budget;
+    int ignore_eos;
     struct smp *smp;           /* owned */
     struct stop stop;
     struct rsn rsn;
@@ -460,6 +461,7 @@ int engine_submit(struct engine *e, const struct engine_request *req, engine_eve
     r->max_tokens = req->max_tokens;
     r->n_logprobs = req->n_logprobs;
     r->reasoning_budget = req->reasoning_budget;
+    r->ignore_eos = req->ignore_eos != 0;
     r->t_submit = now_ms();
     free(text);
     text = NULL;
@@ -596,7 +598,7 @@ static void take_token(struct engine *e, struct slot *s, int32_t tk, const struc
     struct request *r = s->req;
     if (r->t_first == 0) r->t_first = now_ms();
     smp_accept(r->smp, tk);
-    if (is_eog(e, tk)) {
+    if (!r->ignore_eos && is_eog(e, tk)) {
         r->n_gen++;
         finish_request(e, s, ENGINE_FINISH_STOP, NULL);
         return;
@@ -656,7 +658,14 @@ static int64_t common_prefix(const struct slot *s, const struct request *r) {
     return i;
 }
 
-/* Moves queued requests into idle slots (under e->mu). */
+/* Moves queued requests into idle slots (under e->mu).  The slot is the
+ * idle one whose own cache shares the longest prefix with the prompt (ties:
+ * the one caching least, so longer conversations stay cached).  If another
+ * slot - idle or busy - caches a longer prefix (the same system prompt, a
+ * conversation forked from the same turn), that prefix's KV rows are copied
+ * over: a copy of exactly the rows the same tokens would compute, since a
+ * token's KV depends only on its sequence's earlier tokens, never on the
+ * batch it ran in. */
 static void admit(struct engine *e) {
     while (e->q_head) {
         struct request *r = e->q_head;
@@ -676,24 +685,36 @@ static void admit(struct engine *e) {
         for (int32_t i = 0; i < e->p.n_parallel; i++) {
             if (e->slots[i].req) continue;
             int64_t lcp = common_prefix(&e->slots[i], r);
-            if (lcp > best_lcp) {
+            if (lcp > best_lcp || (lcp == best_lcp && e->slots[i].n_kv < e->slots[best].n_kv)) {
                 best_lcp = lcp;
                 best = i;
             }
         }
         if (best < 0) return;
+        int32_t donor = -1;
+        int64_t donor_lcp = best_lcp;
+        for (int32_t i = 0; i < e->p.n_parallel; i++) {
+            if (i == best) continue;
+            int64_t lcp = common_prefix(&e->slots[i], r);
+            if (lcp > donor_lcp) {
+                donor_lcp = lcp;
+                donor = i;
+            }
+        }
         e->q_head = r->next;
         if (!e->q_head) e->q_tail = NULL;
         e->n_queued--;
         r->next = NULL;
         struct slot *s = &e->slots[best];
         s->req = r;
+        fwd_seq_truncate(&e->f, best, best_lcp);
+        /* the donor's n_kv rows are all in its cache, so the copy cannot fail */
+        if (donor >= 0 && fwd_seq_copy(&e->f, donor, best, donor_lcp) == DC_OK) best_lcp = donor_lcp;
         r->cached = best_lcp;
         r->t_start = now_ms();
-        fwd_seq_truncate(&e->f, best, best_lcp);
         s->n_kv = best_lcp;
         s->n_prefilled = best_lcp;
-        memcpy(s->hist + best_lcp, r->prompt + best_lcp, (size_t)(r->n_prompt - best_lcp) * sizeof(int32_t));
+        memcpy(s->hist, r->prompt, (size_t)r->n_prompt * sizeof(int32_t));
         s->n_hist = r->n_prompt;
         e->stats.active++;
         e->stats.prompt_tokens += (uint64_t)r->n_prompt;
