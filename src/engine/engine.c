@@ -39,6 +39,7 @@
 #include "tokenizer.h"
 
 #define ENGINE_MAX_FORCE 16 /* tokens of a forced close tag */
+#define ENGINE_SHARE_MIN 16 /* prompt tokens another slot must be about to compute for a slot to wait a step */
 
 struct request {
     uint64_t id;
@@ -74,6 +75,7 @@ struct slot {
     int64_t n_hist;            /* tokens in hist (n_kv or n_kv + 1 pending sampled token) */
     int64_t n_prefilled;       /* prompt tokens in the cache */
     int32_t out_row;           /* logits row of this step, -1 none */
+    int hold;                  /* prefilling, but waits this step for rows another slot computes */
 };
 
 static void *engine_thread_main(void *arg);
@@ -660,12 +662,8 @@ static int64_t common_prefix(const struct slot *s, const struct request *r) {
 
 /* Moves queued requests into idle slots (under e->mu).  The slot is the
  * idle one whose own cache shares the longest prefix with the prompt (ties:
- * the one caching least, so longer conversations stay cached).  If another
- * slot - idle or busy - caches a longer prefix (the same system prompt, a
- * conversation forked from the same turn), that prefix's KV rows are copied
- * over: a copy of exactly the rows the same tokens would compute, since a
- * token's KV depends only on its sequence's earlier tokens, never on the
- * batch it ran in. */
+ * the one caching least, so longer conversations stay cached); longer
+ * prefixes held by other slots are copied in by share_prefixes(). */
 static void admit(struct engine *e) {
     while (e->q_head) {
         struct request *r = e->q_head;
@@ -691,34 +689,74 @@ static void admit(struct engine *e) {
             }
         }
         if (best < 0) return;
-        int32_t donor = -1;
-        int64_t donor_lcp = best_lcp;
-        for (int32_t i = 0; i < e->p.n_parallel; i++) {
-            if (i == best) continue;
-            int64_t lcp = common_prefix(&e->slots[i], r);
-            if (lcp > donor_lcp) {
-                donor_lcp = lcp;
-                donor = i;
-            }
-        }
         e->q_head = r->next;
         if (!e->q_head) e->q_tail = NULL;
         e->n_queued--;
         r->next = NULL;
         struct slot *s = &e->slots[best];
         s->req = r;
-        fwd_seq_truncate(&e->f, best, best_lcp);
-        /* the donor's n_kv rows are all in its cache, so the copy cannot fail */
-        if (donor >= 0 && fwd_seq_copy(&e->f, donor, best, donor_lcp) == DC_OK) best_lcp = donor_lcp;
         r->cached = best_lcp;
         r->t_start = now_ms();
+        fwd_seq_truncate(&e->f, best, best_lcp);
         s->n_kv = best_lcp;
         s->n_prefilled = best_lcp;
-        memcpy(s->hist, r->prompt, (size_t)r->n_prompt * sizeof(int32_t));
+        memcpy(s->hist + best_lcp, r->prompt + best_lcp, (size_t)(r->n_prompt - best_lcp) * sizeof(int32_t));
         s->n_hist = r->n_prompt;
         e->stats.active++;
         e->stats.prompt_tokens += (uint64_t)r->n_prompt;
         e->stats.cached_tokens += (uint64_t)best_lcp;
+    }
+}
+
+/* Tokens two prompts share from the start, at most n_max. */
+static int64_t prompts_common(const struct request *a, const struct request *b, int64_t n_max) {
+    int64_t n = a->n_prompt < n_max ? a->n_prompt : n_max, i = 0;
+    while (i < n && a->prompt[i] == b->prompt[i]) i++;
+    return i;
+}
+
+/* Prefix sharing between slots, before each step's batch is built.  A slot
+ * still prefilling takes, by copy, the KV rows of the longest prefix of its
+ * prompt another slot (idle or busy) has already computed - the same system
+ * prompt, a conversation forked from the same turn.  The copy is exact: a
+ * token's KV depends only on its sequence's earlier tokens, never on the
+ * batch it ran in.  Prompts admitted together that share a prefix nobody has
+ * computed yet would each compute it; instead only the first of them (lowest
+ * slot) runs it, and the others (if that saves them ENGINE_SHARE_MIN tokens
+ * or more) hold for a step and then copy it.
+ * Engine thread only (the slots' progress fields are its own). */
+static void share_prefixes(struct engine *e) {
+    const int32_t P = e->p.n_parallel;
+    for (int32_t i = 0; i < P; i++) {
+        struct slot *s = &e->slots[i];
+        s->hold = 0;
+        if (!s->req || s->n_prefilled >= s->req->n_prompt) continue;
+        struct request *r = s->req;
+        int32_t donor = -1;
+        int64_t best = s->n_prefilled;
+        for (int32_t j = 0; j < P; j++) {
+            if (j == i) continue;
+            int64_t lcp = common_prefix(&e->slots[j], r);
+            if (lcp > best) {
+                best = lcp;
+                donor = j;
+            }
+        }
+        /* the donor's n_kv rows are all in its cache, so the copy cannot fail */
+        if (donor >= 0 && fwd_seq_copy(&e->f, donor, i, best) == DC_OK) {
+            r->cached += best - s->n_prefilled;
+            pthread_mutex_lock(&e->mu);
+            e->stats.cached_tokens += (uint64_t)(best - s->n_prefilled);
+            pthread_mutex_unlock(&e->mu);
+            s->n_kv = s->n_prefilled = best;
+        }
+        /* wait if an earlier slot computes more of this prompt in this step */
+        for (int32_t j = 0; j < i && !s->hold; j++) {
+            const struct slot *d = &e->slots[j];
+            if (!d->req || d->n_prefilled >= d->req->n_prompt) continue;
+            int64_t shared = prompts_common(r, d->req, r->n_prompt - 1);
+            s->hold = shared - s->n_prefilled >= ENGINE_SHARE_MIN && d->n_prefilled < shared;
+        }
     }
 }
 
@@ -750,6 +788,7 @@ static void *engine_thread_main(void *arg) {
             if (s->req && atomic_load(&s->req->cancel)) finish_request(e, s, ENGINE_FINISH_CANCELLED, NULL);
         }
 
+        share_prefixes(e);
         /* Build the batch: decode tokens first, then prompt chunks. */
         int64_t n = 0, n_out = 0;
         for (int32_t i = 0; i < e->p.n_parallel; i++) {
@@ -763,7 +802,7 @@ static void *engine_thread_main(void *arg) {
         }
         for (int32_t i = 0; i < e->p.n_parallel && n < e->f.n_batch; i++) {
             struct slot *s = &e->slots[i];
-            if (!s->req || s->n_prefilled >= s->req->n_prompt) continue;
+            if (!s->req || s->n_prefilled >= s->req->n_prompt || s->hold) continue;
             int64_t left = s->req->n_prompt - s->n_prefilled, room = e->f.n_batch - n;
             int64_t k = left < room ? left : room;
             for (int64_t j = 0; j < k; j++) {

@@ -559,6 +559,49 @@ def t_prefix_shared(ctx):
     check(b.choices[0].finish_reason == ref.choices[0].finish_reason, "finish_reason differs")
 
 
+@test("prefix_shared_by_concurrent_prompts")
+def t_prefix_together(ctx):
+    # Four prompts with one new system prompt, sent at once to an idle server:
+    # whether they are admitted in one step (the first computes the shared
+    # prefix, the others wait a step and copy it) or one after another (copied
+    # from a slot that has it), only one of them computes the prefix.
+    sys_msg = {"role": "system", "content": "Together %d: you answer every question about birds. " % os.getpid()
+               + "Keep answers short and plain. " * 6}
+    qs = ["What is a heron?", "Why do geese fly in a V?", "Name a small owl.", "Do penguins fly?"]
+    s = Server(ctx.deepc, ctx.model, ["--quiet", "--parallel", "4"])
+    try:
+        c = s.client()
+        out, errs = [None] * 4, []
+
+        def worker(i):
+            try:
+                r = c.chat.completions.create(model="deepseek-chat", messages=[sys_msg, {"role": "user", "content": qs[i]}],
+                                              max_tokens=12, temperature=0)
+                out[i] = (r.choices[0].message.content, r.choices[0].finish_reason,
+                          r.usage.model_extra["prompt_cache_hit_tokens"], r.usage.prompt_tokens)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errs.append(repr(e))
+        th = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(120)
+        check(not errs, "errors: %r" % errs)
+        hits = sorted(o[2] for o in out)
+        check(hits[0] < 40 and all(h >= 40 for h in hits[1:]),
+              "cache hits %r: the shared system prompt was computed more than once" % hits)
+        m = s.metrics()
+        check(m["deepc_prompt_cache_hit_tokens_total"] == sum(hits), "metrics cache hits")
+        ref = ctx.keyed.client(key="sk-test-0123456789")
+        for i in range(4):
+            r = ref.chat.completions.create(model="deepseek-chat", messages=[sys_msg, {"role": "user", "content": qs[i]}],
+                                            max_tokens=12, temperature=0)
+            check((r.choices[0].message.content, r.choices[0].finish_reason) == out[i][:2],
+                  "request %d: %r with shared prefix != %r computed alone" % (i, out[i][:2], r.choices[0].message.content))
+    finally:
+        check(s.stop() == 0, "exit code")
+
+
 KILLED_CLIENT = r'''
 import sys, openai
 c = openai.OpenAI(base_url=sys.argv[1], api_key="x", max_retries=0)
