@@ -7,6 +7,8 @@
  *
  *   1. admit queued requests into idle slots, choosing the idle slot whose
  *      cached tokens share the longest prefix with the prompt (prefix cache);
+ *      then share_prefixes: prefilling slots copy longer prefixes other
+ *      slots have computed, or wait a step for one being computed;
  *   2. build one batch: one token for every decoding sequence, then prompt
  *      chunks of prefilling sequences up to n_batch tokens in all;
  *   3. fwd_eval_batch: one pass over the weights for the whole batch;

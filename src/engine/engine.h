@@ -16,7 +16,8 @@
  * next turn) reuses it (prefix cache), reported as cached tokens.  A newcomer
  * whose prompt shares a longer prefix with another slot's cache - idle or
  * still generating, e.g. the same system prompt - gets that prefix's KV
- * copied into its own slot instead of computing it again.
+ * copied into its own slot instead of computing it again, and of prompts
+ * admitted together that share a prefix only one computes it.
  *
  * Results arrive through the request's callback, always on the engine
  * thread, in order: ENGINE_EV_TOKEN / ENGINE_EV_REASONING / ENGINE_EV_CONTENT
