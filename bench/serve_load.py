@@ -15,7 +15,7 @@ p50 / p99 TTFT, and the speed-up over one stream.  Clients use raw
 http.client (no SDK) so their own cost stays small next to the server's.
 
     python bench/serve_load.py [--deepc build/deepc] [--model GGUF] [--levels 1,4,8,16]
-                               [--tokens 64] [--requests 2] [--threads N]
+                               [--tokens 64] [--requests 2] [--threads N] [--ignore-eos]
                                [--llama-python PY] [--json OUT]
 
 --llama-python PY runs the same load against `PY -m llama_cpp.server` (needs
@@ -23,6 +23,9 @@ llama-cpp-python with its server extras) on the same GGUF; llama-cpp-python's
 server runs one sequence at a time (queued behind a lock, with
 --interrupt_requests False so a new request does not cut off the running one),
 so it shows the baseline without batching.
+--ignore-eos sends the ignore_eos extension (deepc, llama.cpp and vLLM
+accept it), so every request generates exactly --tokens tokens whatever the
+model says: fixed work per request, needed for random-weight bench models.
 All servers listen on 127.0.0.1 only and are stopped at the end.
 """
 import argparse
@@ -52,10 +55,13 @@ def percentile(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def one_request(port, model, prompt, tokens, path="/v1/chat/completions"):
+def one_request(port, model, prompt, tokens, path="/v1/chat/completions", ignore_eos=False):
     """(ttft seconds or None, generated tokens) of one streamed request."""
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": tokens,
-                       "temperature": 0, "stream": True, "stream_options": {"include_usage": True}})
+    req = {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": tokens,
+           "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
+    if ignore_eos:
+        req["ignore_eos"] = True
+    body = json.dumps(req)
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     t0 = time.perf_counter()
     c.request("POST", path, body=body, headers={"Content-Type": "application/json"})
@@ -87,7 +93,7 @@ def one_request(port, model, prompt, tokens, path="/v1/chat/completions"):
     return ttft, usage if usage is not None else chunks
 
 
-def run_level(port, model, n, requests, tokens):
+def run_level(port, model, n, requests, tokens, ignore_eos=False):
     ttfts, toks, errs = [], [], []
     lock = threading.Lock()
 
@@ -95,7 +101,7 @@ def run_level(port, model, n, requests, tokens):
         for k in range(requests):
             prompt = "Write a long story about %s, part %d." % (TOPICS[(w + k) % len(TOPICS)], w * requests + k)
             try:
-                t, g = one_request(port, model, prompt, tokens)
+                t, g = one_request(port, model, prompt, tokens, ignore_eos=ignore_eos)
             except Exception as e:  # noqa: BLE001 - reported
                 with lock:
                     errs.append(repr(e))
@@ -173,7 +179,7 @@ def bench(name, start, a, levels):
     try:
         one_request(port, model, "warm up", 4)
         for n in levels:
-            row = run_level(port, model, n, a.requests, a.tokens)
+            row = run_level(port, model, n, a.requests, a.tokens, a.ignore_eos)
             row["server"] = name
             rows.append(row)
             print("%-8s streams %2d: %3d req, %5d tokens in %6.2f s = %7.1f tok/s, TTFT p50 %.3f s p99 %.3f s%s" % (
@@ -201,6 +207,8 @@ def main():
     ap.add_argument("--requests", type=int, default=2, help="requests per stream and level")
     ap.add_argument("--ctx", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--ignore-eos", action="store_true",
+                    help="send ignore_eos so every request generates exactly --tokens tokens")
     ap.add_argument("--llama-python", default="", help="python with llama-cpp-python[server] to compare")
     ap.add_argument("--json", default="", help="write all rows to this file")
     a = ap.parse_args()

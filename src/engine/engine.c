@@ -7,6 +7,8 @@
  *
  *   1. admit queued requests into idle slots, choosing the idle slot whose
  *      cached tokens share the longest prefix with the prompt (prefix cache);
+ *      then share_prefixes: prefilling slots copy longer prefixes other
+ *      slots have computed, or wait a step for one being computed;
  *   2. build one batch: one token for every decoding sequence, then prompt
  *      chunks of prefilling sequences up to n_batch tokens in all;
  *   3. fwd_eval_batch: one pass over the weights for the whole batch;
@@ -39,6 +41,7 @@
 #include "tokenizer.h"
 
 #define ENGINE_MAX_FORCE 16 /* tokens of a forced close tag */
+#define ENGINE_SHARE_MIN 16 /* prompt tokens another slot must be about to compute for a slot to wait a step */
 
 struct request {
     uint64_t id;
@@ -50,6 +53,7 @@ struct request {
     int32_t max_tokens;
     int32_t n_logprobs;
     int32_t reasoning_budget;
+    int ignore_eos;
     struct smp *smp;           /* owned */
     struct stop stop;
     struct rsn rsn;
@@ -73,6 +77,7 @@ struct slot {
     int64_t n_hist;            /* tokens in hist (n_kv or n_kv + 1 pending sampled token) */
     int64_t n_prefilled;       /* prompt tokens in the cache */
     int32_t out_row;           /* logits row of this step, -1 none */
+    int hold;                  /* prefilling, but waits this step for rows another slot computes */
 };
 
 static void *engine_thread_main(void *arg);
@@ -460,6 +465,7 @@ int engine_submit(struct engine *e, const struct engine_request *req, engine_eve
     r->max_tokens = req->max_tokens;
     r->n_logprobs = req->n_logprobs;
     r->reasoning_budget = req->reasoning_budget;
+    r->ignore_eos = req->ignore_eos != 0;
     r->t_submit = now_ms();
     free(text);
     text = NULL;
@@ -596,7 +602,7 @@ static void take_token(struct engine *e, struct slot *s, int32_t tk, const struc
     struct request *r = s->req;
     if (r->t_first == 0) r->t_first = now_ms();
     smp_accept(r->smp, tk);
-    if (is_eog(e, tk)) {
+    if (!r->ignore_eos && is_eog(e, tk)) {
         r->n_gen++;
         finish_request(e, s, ENGINE_FINISH_STOP, NULL);
         return;
@@ -656,7 +662,10 @@ static int64_t common_prefix(const struct slot *s, const struct request *r) {
     return i;
 }
 
-/* Moves queued requests into idle slots (under e->mu). */
+/* Moves queued requests into idle slots (under e->mu).  The slot is the
+ * idle one whose own cache shares the longest prefix with the prompt (ties:
+ * the one caching least, so longer conversations stay cached); longer
+ * prefixes held by other slots are copied in by share_prefixes(). */
 static void admit(struct engine *e) {
     while (e->q_head) {
         struct request *r = e->q_head;
@@ -676,7 +685,7 @@ static void admit(struct engine *e) {
         for (int32_t i = 0; i < e->p.n_parallel; i++) {
             if (e->slots[i].req) continue;
             int64_t lcp = common_prefix(&e->slots[i], r);
-            if (lcp > best_lcp) {
+            if (lcp > best_lcp || (lcp == best_lcp && e->slots[i].n_kv < e->slots[best].n_kv)) {
                 best_lcp = lcp;
                 best = i;
             }
@@ -698,6 +707,58 @@ static void admit(struct engine *e) {
         e->stats.active++;
         e->stats.prompt_tokens += (uint64_t)r->n_prompt;
         e->stats.cached_tokens += (uint64_t)best_lcp;
+    }
+}
+
+/* Tokens two prompts share from the start, at most n_max. */
+static int64_t prompts_common(const struct request *a, const struct request *b, int64_t n_max) {
+    int64_t n = a->n_prompt < n_max ? a->n_prompt : n_max, i = 0;
+    while (i < n && a->prompt[i] == b->prompt[i]) i++;
+    return i;
+}
+
+/* Prefix sharing between slots, before each step's batch is built.  A slot
+ * still prefilling takes, by copy, the KV rows of the longest prefix of its
+ * prompt another slot (idle or busy) has already computed - the same system
+ * prompt, a conversation forked from the same turn.  The copy is exact: a
+ * token's KV depends only on its sequence's earlier tokens, never on the
+ * batch it ran in.  Prompts admitted together that share a prefix nobody has
+ * computed yet would each compute it; instead only the first of them (lowest
+ * slot) runs it, and the others (if that saves them ENGINE_SHARE_MIN tokens
+ * or more) hold for a step and then copy it.
+ * Engine thread only (the slots' progress fields are its own). */
+static void share_prefixes(struct engine *e) {
+    const int32_t P = e->p.n_parallel;
+    for (int32_t i = 0; i < P; i++) {
+        struct slot *s = &e->slots[i];
+        s->hold = 0;
+        if (!s->req || s->n_prefilled >= s->req->n_prompt) continue;
+        struct request *r = s->req;
+        int32_t donor = -1;
+        int64_t best = s->n_prefilled;
+        for (int32_t j = 0; j < P; j++) {
+            if (j == i) continue;
+            int64_t lcp = common_prefix(&e->slots[j], r);
+            if (lcp > best) {
+                best = lcp;
+                donor = j;
+            }
+        }
+        /* the donor's n_kv rows are all in its cache, so the copy cannot fail */
+        if (donor >= 0 && fwd_seq_copy(&e->f, donor, i, best) == DC_OK) {
+            r->cached += best - s->n_prefilled;
+            pthread_mutex_lock(&e->mu);
+            e->stats.cached_tokens += (uint64_t)(best - s->n_prefilled);
+            pthread_mutex_unlock(&e->mu);
+            s->n_kv = s->n_prefilled = best;
+        }
+        /* wait if an earlier slot computes more of this prompt in this step */
+        for (int32_t j = 0; j < i && !s->hold; j++) {
+            const struct slot *d = &e->slots[j];
+            if (!d->req || d->n_prefilled >= d->req->n_prompt) continue;
+            int64_t shared = prompts_common(r, d->req, r->n_prompt - 1);
+            s->hold = shared - s->n_prefilled >= ENGINE_SHARE_MIN && d->n_prefilled < shared;
+        }
     }
 }
 
@@ -729,6 +790,7 @@ static void *engine_thread_main(void *arg) {
             if (s->req && atomic_load(&s->req->cancel)) finish_request(e, s, ENGINE_FINISH_CANCELLED, NULL);
         }
 
+        share_prefixes(e);
         /* Build the batch: decode tokens first, then prompt chunks. */
         int64_t n = 0, n_out = 0;
         for (int32_t i = 0; i < e->p.n_parallel; i++) {
@@ -742,7 +804,7 @@ static void *engine_thread_main(void *arg) {
         }
         for (int32_t i = 0; i < e->p.n_parallel && n < e->f.n_batch; i++) {
             struct slot *s = &e->slots[i];
-            if (!s->req || s->n_prefilled >= s->req->n_prompt) continue;
+            if (!s->req || s->n_prefilled >= s->req->n_prompt || s->hold) continue;
             int64_t left = s->req->n_prompt - s->n_prefilled, room = e->f.n_batch - n;
             int64_t k = left < room ? left : room;
             for (int64_t j = 0; j < k; j++) {

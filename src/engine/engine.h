@@ -13,7 +13,11 @@
  * newcomer's prompt does not stall the others' streams for long.  New requests
  * join between steps.  A finished sequence keeps its KV cache: the next
  * request whose prompt starts with the same tokens (the same conversation's
- * next turn) reuses it (prefix cache), reported as cached tokens.
+ * next turn) reuses it (prefix cache), reported as cached tokens.  A newcomer
+ * whose prompt shares a longer prefix with another slot's cache - idle or
+ * still generating, e.g. the same system prompt - gets that prefix's KV
+ * copied into its own slot instead of computing it again, and of prompts
+ * admitted together that share a prefix only one computes it.
  *
  * Results arrive through the request's callback, always on the engine
  * thread, in order: ENGINE_EV_TOKEN / ENGINE_EV_REASONING / ENGINE_EV_CONTENT
@@ -126,6 +130,8 @@ struct engine_request {
     int32_t n_logprobs;           /* < 0: none; 0: chosen token; N: also top N */
     int32_t reasoning_budget;     /* > 0: force </think> after this many reasoning tokens */
     int64_t max_prompt_tokens;    /* > 0: refuse longer prompts (DC_ERANGE) */
+    int ignore_eos;               /* 1: end-of-generation tokens do not end the request; it runs to max_tokens
+                                   * (or the context) - load tests that need a fixed number of tokens */
 };
 
 /* The model's sampling defaults (generation_config.json / GGUF keys / family). */

@@ -329,6 +329,9 @@ static int parse_common(struct api_req *r, struct json_object *root, const struc
     }
     if (parse_stop(r, root, e)) return DC_EINVAL;
     if (parse_sampling(r, root, ctx, e)) return DC_EINVAL;
+    /* an extension other local servers share (vLLM, llama.cpp): benchmarks
+     * need a fixed number of generated tokens */
+    if ((rc = get_bool(root, "ignore_eos", &r->ignore_eos, e)) < 0) return rc;
     /* features this server does not have: refuse clearly instead of ignoring */
     struct json_object *v = field(root, "tools");
     if (v && (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > 0))

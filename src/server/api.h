@@ -78,6 +78,7 @@ struct api_req {
     size_t n_stop;
     int32_t n_logprobs;          /* < 0: none; 0: chosen token; N: plus top N */
     int32_t reasoning_budget;    /* > 0: force </think> after this many tokens; 0: none */
+    int ignore_eos;              /* "ignore_eos": true - generate max_tokens tokens even past end-of-turn */
 };
 
 /* Parses body[0..len) (need not be NUL-terminated) of the given kind.  On

@@ -594,6 +594,7 @@ static enum MHD_Result do_generate(struct http_server *s, struct MHD_Connection 
     er.n_stop = ar.n_stop;
     er.n_logprobs = ar.n_logprobs;
     er.reasoning_budget = ar.reasoning_budget;
+    er.ignore_eos = ar.ignore_eos;
     er.max_prompt_tokens = s->o.max_prompt_tokens;
 
     char err[DC_ERR_LEN] = "";

@@ -526,6 +526,82 @@ def t_concurrent(ctx):
                                                     sum(s[3] for s in seq)))
 
 
+@test("prefix_shared_across_slots")
+def t_prefix_shared(ctx):
+    # A unique system prompt, so no idle slot caches it: B's cache hits can only
+    # come from the slot A is still generating in (its KV rows copied over).
+    sys_msg = {"role": "system", "content": "Shared prefix %d: you answer every question about rivers. " % os.getpid()
+               + "Keep answers short and plain. " * 6}
+    a_msgs = [sys_msg, {"role": "user", "content": "Name a long river."}]
+    b_msgs = [sys_msg, {"role": "user", "content": "What is a delta?"}]
+    c = ctx.main.client()
+    a = c.chat.completions.create(model="deepseek-chat", messages=a_msgs, max_tokens=3000, temperature=0, stream=True,
+                                  extra_body={"ignore_eos": True})
+    try:
+        for ch in a:  # A has run its prompt once it streams text
+            if ch.choices and ch.choices[0].delta.content:
+                break
+        b = c.chat.completions.create(model="deepseek-chat", messages=b_msgs, max_tokens=16, temperature=0)
+    finally:
+        a.close()
+    hit, p = b.usage.model_extra["prompt_cache_hit_tokens"], b.usage.prompt_tokens
+    check_usage(b.usage)
+    # the system message alone is over 40 tokens; without the copy only the
+    # template's first token or two could match another slot's cache
+    check(40 <= hit < p, "prompt_cache_hit_tokens %d of %d: the running slot's prefix was not reused" % (hit, p))
+    # the copied rows are the ones B would have computed: same greedy answer as
+    # on a server that runs B's whole prompt itself
+    ref = ctx.keyed.client(key="sk-test-0123456789").chat.completions.create(
+        model="deepseek-chat", messages=b_msgs, max_tokens=16, temperature=0)
+    check(ref.usage.model_extra["prompt_cache_hit_tokens"] < 40, "reference server had the prefix cached")
+    check(b.choices[0].message.content == ref.choices[0].message.content,
+          "with copied prefix %r != computed %r" % (b.choices[0].message.content, ref.choices[0].message.content))
+    check(b.choices[0].finish_reason == ref.choices[0].finish_reason, "finish_reason differs")
+
+
+@test("prefix_shared_by_concurrent_prompts")
+def t_prefix_together(ctx):
+    # Four prompts with one new system prompt, sent at once to an idle server:
+    # whether they are admitted in one step (the first computes the shared
+    # prefix, the others wait a step and copy it) or one after another (copied
+    # from a slot that has it), only one of them computes the prefix.
+    sys_msg = {"role": "system", "content": "Together %d: you answer every question about birds. " % os.getpid()
+               + "Keep answers short and plain. " * 6}
+    qs = ["What is a heron?", "Why do geese fly in a V?", "Name a small owl.", "Do penguins fly?"]
+    s = Server(ctx.deepc, ctx.model, ["--quiet", "--parallel", "4"])
+    try:
+        c = s.client()
+        out, errs = [None] * 4, []
+
+        def worker(i):
+            try:
+                r = c.chat.completions.create(model="deepseek-chat", messages=[sys_msg, {"role": "user", "content": qs[i]}],
+                                              max_tokens=12, temperature=0)
+                out[i] = (r.choices[0].message.content, r.choices[0].finish_reason,
+                          r.usage.model_extra["prompt_cache_hit_tokens"], r.usage.prompt_tokens)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errs.append(repr(e))
+        th = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(120)
+        check(not errs, "errors: %r" % errs)
+        hits = sorted(o[2] for o in out)
+        check(hits[0] < 40 and all(h >= 40 for h in hits[1:]),
+              "cache hits %r: the shared system prompt was computed more than once" % hits)
+        m = s.metrics()
+        check(m["deepc_prompt_cache_hit_tokens_total"] == sum(hits), "metrics cache hits")
+        ref = ctx.keyed.client(key="sk-test-0123456789")
+        for i in range(4):
+            r = ref.chat.completions.create(model="deepseek-chat", messages=[sys_msg, {"role": "user", "content": qs[i]}],
+                                            max_tokens=12, temperature=0)
+            check((r.choices[0].message.content, r.choices[0].finish_reason) == out[i][:2],
+                  "request %d: %r with shared prefix != %r computed alone" % (i, out[i][:2], r.choices[0].message.content))
+    finally:
+        check(s.stop() == 0, "exit code")
+
+
 KILLED_CLIENT = r'''
 import sys, openai
 c = openai.OpenAI(base_url=sys.argv[1], api_key="x", max_retries=0)
@@ -804,6 +880,40 @@ def t_smol(ctx):
         check(len(text.strip()) >= 8 and sum(ch.isalpha() for ch in text) >= 5, "SmolLM2 answer: %r" % text)
         check(not reasoning_of(r.choices[0].message), "reasoning from a model without <think>")
         check(r.choices[0].finish_reason in ("stop", "length"), "finish")
+    finally:
+        check(s.stop() == 0, "exit code")
+
+
+@test("smollm2_ignore_eos")
+def t_smol_ignore_eos(ctx):
+    if not ctx.args.smol or not os.path.exists(ctx.args.smol):
+        raise AssertionError("SmolLM2 GGUF missing: %s (tools/setup.sh)" % ctx.args.smol)
+    s = Server(ctx.deepc, ctx.args.smol, ["--quiet", "--parallel", "1", "--threads", "1"])
+    try:
+        c = s.client()
+        model = c.models.list().data[0].id
+        msgs = [{"role": "user", "content": "Reply with just the word yes."}]
+        # SmolLM2 ends this answer with <|im_end|> well before 24 tokens ...
+        r1 = c.chat.completions.create(model=model, messages=msgs, max_tokens=24, temperature=0)
+        check(r1.choices[0].finish_reason == "stop" and r1.usage.completion_tokens < 24,
+              "plain answer: finish %r after %d tokens" % (r1.choices[0].finish_reason, r1.usage.completion_tokens))
+        # ... and with ignore_eos it goes on to max_tokens, the same answer first
+        r2 = c.chat.completions.create(model=model, messages=msgs, max_tokens=24, temperature=0,
+                                       extra_body={"ignore_eos": True})
+        check(r2.choices[0].finish_reason == "length", "ignore_eos finish %r" % r2.choices[0].finish_reason)
+        check_usage(r2.usage, "length", 24)
+        check(r2.choices[0].message.content.startswith(r1.choices[0].message.content),
+              "ignore_eos answer %r does not start with %r" % (r2.choices[0].message.content,
+                                                               r1.choices[0].message.content))
+        # streamed too, with the usage chunk
+        _, _, text, fin, u, _ = collect_stream(c.chat.completions.create(
+            model=model, messages=msgs, max_tokens=24, temperature=0, stream=True,
+            stream_options={"include_usage": True}, extra_body={"ignore_eos": True}))
+        check(fin == "length" and u.completion_tokens == 24 and text == r2.choices[0].message.content,
+              "streamed ignore_eos: %r, %d tokens" % (fin, u.completion_tokens))
+        st, _, body = raw(s.port, "POST", "/v1/chat/completions", json.dumps(
+            {"model": model, "messages": msgs, "ignore_eos": "yes"}).encode(), {"Content-Type": "application/json"})
+        check(st == 400 and error_of(body)["param"] == "ignore_eos", "ignore_eos as a string: %d %r" % (st, body))
     finally:
         check(s.stop() == 0, "exit code")
 
