@@ -7,7 +7,8 @@
  *   - head_dim 64, 128 and 40 (not a multiple of 16: masked tails),
  *   - GQA groups of 1, 3 and 7 query heads per K/V head,
  *   - 1, 2, 5 and 16 tokens per job (decode, small batches, a prompt block;
- *     1 x 3 and 2 x 2 rows take the AVX-512 "few rows" path),
+ *     jobs of up to 8 rows = tokens x heads take the AVX-512 "few rows"
+ *     path, the others its "rows in lanes" path: 1, 2 and 3 vectors),
  *   - first positions 0, 37 and 700 (several tiles of 64 positions, tails),
  *   - queries scaled so the softmax is peaky and keys drifting toward the
  *     queries, so the running max of the online softmax moves late and the

@@ -44,37 +44,52 @@ AI void qk_block(const float *k, int64_t ldkv, int64_t E, const float *qt, float
                  const int KJ) {
     const __m256 sc = _mm256_set1_ps(scale);
     __m256 acc[4][2];
+    #pragma GCC unroll 8
     for (int kj = 0; kj < KJ; kj++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) acc[kj][v] = _mm256_setzero_ps();
     for (int64_t i = 0; i < E; i++) {
         __m256 qv[2];
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) qv[v] = _mm256_load_ps(qt + i * ATTN_ROWS + 8 * v);
+        #pragma GCC unroll 8
         for (int kj = 0; kj < KJ; kj++) {
             const __m256 b = _mm256_broadcast_ss(k + kj * ldkv + i);
+            #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) acc[kj][v] = _mm256_fmadd_ps(qv[v], b, acc[kj][v]);
         }
     }
+    #pragma GCC unroll 8
     for (int kj = 0; kj < KJ; kj++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) _mm256_store_ps(pt + kj * ATTN_ROWS + 8 * v, _mm256_mul_ps(acc[kj][v], sc));
 }
 
 AI void pv_block(const float *vr, int64_t ldkv, int64_t np, int64_t c0, const float *pt, const float *alpha,
                  float *ot, const int NV, const int CW) {
     __m256 acc[4][2], al[2];
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) al[v] = _mm256_load_ps(alpha + 8 * v);
+    #pragma GCC unroll 8
     for (int c = 0; c < CW; c++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
             acc[c][v] = _mm256_mul_ps(al[v], _mm256_load_ps(ot + (c0 + c) * ATTN_ROWS + 8 * v));
     for (int64_t jj = 0; jj < np; jj++) {
         __m256 pv[2];
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) pv[v] = _mm256_load_ps(pt + jj * ATTN_ROWS + 8 * v);
         const float *vrow = vr + jj * ldkv + c0;
+        #pragma GCC unroll 8
         for (int c = 0; c < CW; c++) {
             const __m256 b = _mm256_broadcast_ss(vrow + c);
+            #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) acc[c][v] = _mm256_fmadd_ps(pv[v], b, acc[c][v]);
         }
     }
+    #pragma GCC unroll 8
     for (int c = 0; c < CW; c++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) _mm256_store_ps(ot + (c0 + c) * ATTN_ROWS + 8 * v, acc[c][v]);
 }
 
@@ -107,6 +122,7 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
         int64_t jb = 0;
         for (; jb + 4 <= np; jb += 4) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 4);
         for (; jb < np; jb++) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 1);
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
             const __m256i nv = _mm256_load_si256((const __m256i *)(npos + 8 * v));
             const __m256 mold = _mm256_load_ps(m + 8 * v);

@@ -6,7 +6,7 @@
  *
  * Two paths, by the number of query rows nq = nt * nh of the job:
  *
- * - Rows in lanes (nq > ATTN_FEW_ROWS / 2, prompt blocks): up to 48 rows (3
+ * - Rows in lanes (nq > ATTN_FEW_ROWS, prompt blocks): up to 48 rows (3
  *   vectors of 16) per pass; the queries are transposed once, so that
  *   S^T = K Q^T is formed with one broadcast of a key element against 1-3
  *   query vectors (8 keys at a time: 24 accumulators), and O^T += V^T P^T
@@ -16,7 +16,7 @@
  *   sum l; a tile whose max exceeds m rescales l and O^T by exp(m - m_new).
  *   Each lane masks positions past its own n_pos (-inf score, 0 weight).
  *
- * - Few rows (decode): the rows' scores over all positions, 16 keys at a
+ * - Few rows (nq <= ATTN_FEW_ROWS: decode): the rows' scores over all positions, 16 keys at a
  *   time (one dot vector per key, then a 4-level shuffle tree turns 16 dot
  *   vectors into one vector of 16 scores), a vectorized softmax per row, then
  *   o += p_j v_j with dims in lanes and 1-4 rows sharing each V load.
@@ -59,17 +59,24 @@ AI void qk_block(const float *k, int64_t ldkv, int64_t E, const float *qt, float
                  const int KJ) {
     const __m512 sc = _mm512_set1_ps(scale);
     __m512 acc[8][3];
+    #pragma GCC unroll 8
     for (int kj = 0; kj < KJ; kj++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) acc[kj][v] = _mm512_setzero_ps();
     for (int64_t i = 0; i < E; i++) {
         __m512 qv[3];
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) qv[v] = _mm512_load_ps(qt + i * ATTN_ROWS + 16 * v);
+        #pragma GCC unroll 8
         for (int kj = 0; kj < KJ; kj++) {
             const __m512 b = _mm512_set1_ps(k[kj * ldkv + i]);
+            #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) acc[kj][v] = _mm512_fmadd_ps(qv[v], b, acc[kj][v]);
         }
     }
+    #pragma GCC unroll 8
     for (int kj = 0; kj < KJ; kj++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) _mm512_store_ps(pt + kj * ATTN_ROWS + 16 * v, _mm512_mul_ps(acc[kj][v], sc));
 }
 
@@ -77,20 +84,28 @@ AI void qk_block(const float *k, int64_t ldkv, int64_t E, const float *qt, float
 AI void pv_block(const float *vr, int64_t ldkv, int64_t np, int64_t c0, const float *pt, const float *alpha,
                  float *ot, const int NV, const int CW) {
     __m512 acc[8][3], al[3];
+    #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) al[v] = _mm512_load_ps(alpha + 16 * v);
+    #pragma GCC unroll 8
     for (int c = 0; c < CW; c++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
             acc[c][v] = _mm512_mul_ps(al[v], _mm512_load_ps(ot + (c0 + c) * ATTN_ROWS + 16 * v));
     for (int64_t jj = 0; jj < np; jj++) {
         __m512 pv[3];
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) pv[v] = _mm512_load_ps(pt + jj * ATTN_ROWS + 16 * v);
         const float *vrow = vr + jj * ldkv + c0;
+        #pragma GCC unroll 8
         for (int c = 0; c < CW; c++) {
             const __m512 b = _mm512_set1_ps(vrow[c]);
+            #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) acc[c][v] = _mm512_fmadd_ps(pv[v], b, acc[c][v]);
         }
     }
+    #pragma GCC unroll 8
     for (int c = 0; c < CW; c++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) _mm512_store_ps(ot + (c0 + c) * ATTN_ROWS + 16 * v, acc[c][v]);
 }
 
@@ -122,6 +137,7 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
         int64_t jb = 0;
         for (; jb + 8 <= np; jb += 8) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 8);
         for (; jb < np; jb++) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 1);
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
             const __m512i nv = _mm512_load_si512(npos + 16 * v);
             const __m512 mold = _mm512_load_ps(m + 16 * v);
@@ -210,19 +226,27 @@ AI void few_pv(const float *v, int64_t ldkv, int64_t nmax, const float *sc, int6
                const float *inv, int64_t c0, int64_t E, const int NR) {
     __mmask16 mk[4];
     __m512 acc[4][4];
+    #pragma GCC unroll 8
     for (int c = 0; c < 4; c++) mk[c] = E - c0 - 16 * c > 0 ? mask16(E - c0 - 16 * c) : 0;
+    #pragma GCC unroll 8
     for (int r = 0; r < NR; r++)
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
     for (int64_t p = 0; p < nmax; p++) {
         __m512 vv[4];
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) vv[c] = _mm512_maskz_loadu_ps(mk[c], v + p * ldkv + c0 + 16 * c);
+        #pragma GCC unroll 8
         for (int r = 0; r < NR; r++) {
             const __m512 w = _mm512_set1_ps(sc[r * lds + p]);
+            #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(w, vv[c], acc[r][c]);
         }
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < NR; r++) {
         const __m512 s = _mm512_set1_ps(inv[r]);
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(o[r] + c0 + 16 * c, mk[c], _mm512_mul_ps(acc[r][c], s));
     }
 }
@@ -275,7 +299,7 @@ static void run_few(const struct kern_attn_job *j, float *sc) {
 }
 
 static void attn_run_avx512(const struct kern_attn_job *j, void *scratch) {
-    if (j->nt * j->nh <= ATTN_FEW_ROWS / 2) run_few(j, scratch);
+    if (j->nt * j->nh <= ATTN_FEW_ROWS) run_few(j, scratch);
     else run_lanes(j, scratch);
 }
 

@@ -292,26 +292,23 @@ static int64_t attn_blocks(struct fwd *f, const struct fwd_tok *toks, int64_t T)
 /* Causal attention of the batch's tokens, each over its own slot's cache
  * positions 0..pos (already holding this batch's keys and values).  Work
  * item = (token block, KV head) with the group of query heads sharing that
- * head; items go out in reverse (a prompt's later blocks attend to more
- * positions, so the largest start first).  With fewer than 4 items per
- * thread (decode) each query head is its own item, so 2 threads split 3 KV
- * heads evenly. */
+ * head, so each K/V row is read once per item; items go out largest first (a
+ * prompt's later blocks attend to more positions).  Decode of one sequence
+ * has only n_head_kv items (3 for SmolLM2: 2 + 1 on two threads); one item
+ * per query head instead measured slower (each head re-reads the K/V rows). */
 static void attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t nb) {
     const struct hparams *hp = &f->m->hp;
     const int64_t H = hp->n_head, Hk = hp->n_head_kv, E = hp->head_dim, group = H / Hk;
     const int64_t QW = H * E, KW = Hk * E;
     const struct kern_attn_ops *ops = kern_attn_active();
-    const int64_t split = nb * Hk < 4 * (int64_t)f->n_threads ? group : 1; /* items per (block, KV head) */
-    const int64_t n_items = nb * Hk * split;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t it = n_items - 1; it >= 0; it--) {
-        const int64_t b = it / (Hk * split), kvh = (it / split) % Hk, part = it % split;
-        const int64_t t0 = f->attn_blk[b], nh = group / split, h0 = kvh * group + part * nh;
+    for (int64_t it = nb * Hk - 1; it >= 0; it--) {
+        const int64_t b = it / Hk, kvh = it % Hk, t0 = f->attn_blk[b], h0 = kvh * group;
         const size_t row0 = kv_row(f, layer, toks[t0].seq, 0) + (size_t)(kvh * E);
         const struct kern_attn_job j = {
             .q = f->q + t0 * QW + h0 * E, .ldq = QW, .o = f->att + t0 * QW + h0 * E, .ldo = QW,
             .k = f->k_cache + row0, .v = f->v_cache + row0, .ldkv = KW, .n_pos = f->attn_npos + t0,
-            .nt = f->attn_blk[b + 1] - t0, .nh = nh, .E = E, .scale = 1.0f / sqrtf((float)E)};
+            .nt = f->attn_blk[b + 1] - t0, .nh = group, .E = E, .scale = 1.0f / sqrtf((float)E)};
         ops->run(&j, (char *)f->attn_buf + (size_t)omp_get_thread_num() * f->attn_buf_bytes);
     }
 }
