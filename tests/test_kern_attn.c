@@ -76,7 +76,7 @@ static void attn_double(const struct kern_attn_job *j, double *out /* [nt][nh][E
         for (int64_t h = 0; h < j->nh; h++) {
             const float *q = j->q + t * j->ldq + h * E;
             const int64_t n = j->n_pos[t];
-            double mx = -INFINITY, sum = 0.0;
+            double mx = -(double)INFINITY, sum = 0.0;
             for (int64_t p = 0; p < n; p++) {
                 double d = 0.0;
                 for (int64_t i = 0; i < E; i++) d += (double)q[i] * (double)j->k[p * j->ldkv + i];
@@ -187,7 +187,7 @@ static void check_case(int64_t E, int64_t nh, int64_t nt, int64_t pos0, int shuf
     T_CHECK(eref <= tol, "ref vs double: E %lld nh %lld nt %lld pos0 %lld: max err %.3g", (long long)E,
             (long long)nh, (long long)nt, (long long)pos0, eref);
     for (int64_t t = 0; t < nt; t++)
-        for (int64_t c = 0; c < nh * E; c++) refo[t * nh * E + c] = keep[t * d.ldo + c];
+        for (int64_t c = 0; c < nh * E; c++) refo[t * nh * E + c] = (double)keep[t * d.ldo + c];
     char line[256];
     int len = snprintf(line, sizeof(line), "  E %3lld nh %lld nt %2lld pos0 %3lld%s q x%-3g tol %.1e: ref-double %.2e",
                        (long long)E, (long long)nh, (long long)nt, (long long)pos0, shuffle ? " shuf" : "     ",
