@@ -6,15 +6,16 @@
  * variant the CPU supports against kern_attn_ref, on:
  *   - head_dim 64, 128 and 40 (not a multiple of 16: masked tails),
  *   - GQA groups of 1, 3 and 7 query heads per K/V head,
- *   - 1, 2, 5 and 16 tokens per job (decode, small batches, a prompt block;
- *     jobs of up to 8 rows = tokens x heads take the AVX-512 "few rows"
- *     path, the others its "rows in lanes" path: 1, 2 and 3 vectors),
+ *   - 1, 2, 5 and 16 tokens per job (decode, small batches, a prompt block:
+ *     1, 2 and 3 vectors of rows per pass, and several passes),
  *   - first positions 0, 37 and 700 (several tiles of 64 positions, tails),
  *   - queries scaled so the softmax is peaky and keys drifting toward the
  *     queries, so the running max of the online softmax moves late and the
  *     rescale is exercised; positions that are not in increasing order
  *     within a job;
- *   - a batch mixing two sequences, cut into jobs as forward.c does.
+ *   - a batch mixing two sequences, cut into jobs as forward.c does; there
+ *     every variant must also give each token the same bits as a job of that
+ *     token alone (batch invariance, which the engine relies on).
  * Outputs are pre-filled with NaN; the gaps between a token's heads (ldo >
  * nh * E) must stay NaN and the inputs must be unchanged.
  *
@@ -282,7 +283,20 @@ static void test_mixed_batch(void) {
                     if (!(e <= mx)) mx = isnan(e) ? (double)INFINITY : e;
                 }
             }
-        printf("  mixed batch %s: max err vs double %.2e\n", variants[vi]->name, mx);
+        int n_diff = 0; /* each token alone, one job per token: the same bits */
+        float *o1 = xalloc((size_t)(nh * E) * sizeof(float));
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t g = 0; g < Hk; g++) {
+                struct kern_attn_job j = {q + t * QW + g * nh * E, QW, o1, nh * E, kc[seq[t]] + g * E,
+                                          vc[seq[t]] + g * E, KW, n_pos + t, 1, nh, E, 1.0f / 8.0f};
+                variants[vi]->run(&j, scratch);
+                n_diff += memcmp(o1, o + t * QW + g * nh * E, (size_t)(nh * E) * sizeof(float)) != 0;
+            }
+        free(o1);
+        T_CHECK(n_diff == 0, "%s: %d (token, KV head) outputs differ between a block and the token alone",
+                variants[vi]->name, n_diff);
+        printf("  mixed batch %s: max err vs double %.2e, %d outputs differ from single-token jobs\n",
+               variants[vi]->name, mx, n_diff);
         T_CHECK(mx <= TOL, "%s mixed batch: max err %.3g", variants[vi]->name, mx);
     }
     free(dbl);

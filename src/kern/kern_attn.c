@@ -50,12 +50,10 @@ static void attn_run_ref(const struct kern_attn_job *j, void *scratch) {
 const struct kern_attn_ops kern_attn_ref = {"ref", attn_run_ref};
 
 size_t kern_attn_scratch_bytes(int64_t nh, int64_t E, int64_t n_ctx) {
-    (void)nh; /* the variants make passes of at most ATTN_ROWS / ATTN_FEW_ROWS rows */
+    (void)nh; /* the variants make passes of at most ATTN_ROWS rows */
     size_t tile = attn_tile_bytes(E);
-    size_t few = attn_few_bytes(E, n_ctx);
     size_t ref = ((size_t)n_ctx * sizeof(float) + 63) & ~(size_t)63;
-    size_t b = tile > few ? tile : few;
-    return b > ref ? b : ref;
+    return tile > ref ? tile : ref;
 }
 
 static const struct kern_attn_ops *kern_attn_ops_;

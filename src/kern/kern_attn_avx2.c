@@ -7,9 +7,8 @@
  * registers: up to 16 query rows (2 vectors) per pass, 4 keys (S^T = K Q^T)
  * or 4 dims (O^T += V^T P^T) per step, 8 accumulators.  The softmax runs
  * online over tiles of ATTN_TILE positions with per-lane running max and
- * sum; lanes mask positions past their own n_pos.  Used for every job,
- * decode included (few rows leave lanes idle; AVX2 machines fall back to it
- * rather than to the scalar reference).
+ * sum; lanes mask positions past their own n_pos.  Like the AVX-512 file,
+ * a token's output has the same bits whatever block it is in (see there).
  *
  * exp: as in the AVX-512 file (degree-7 Taylor on |r| <= ln2/2), 2^n built
  * in the exponent field (n in [-126, 127] after clamping x to [-87, 88]).

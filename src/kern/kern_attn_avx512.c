@@ -4,22 +4,24 @@
  * kern_cpu_has(KERN_ISA_AVX512).  Math and job layout: kern_attn.h; scratch
  * layout: kern_attn_impl.h.
  *
- * Two paths, by the number of query rows nq = nt * nh of the job:
+ * Rows in lanes: up to 48 query rows (row r = token r / nh, head r % nh; 3
+ * vectors of 16) per pass; the queries are transposed once, so that S^T =
+ * K Q^T is formed with one broadcast of a key element against 1-3 query
+ * vectors (8 keys at a time: 24 accumulators), and O^T += V^T P^T with one
+ * broadcast of a value element against 1-3 probability vectors (8 dims at a
+ * time).  No horizontal sums and no shuffles.  The softmax runs online over
+ * tiles of ATTN_TILE positions: per lane a running max m and sum l; a tile
+ * whose max exceeds m rescales l and O^T by exp(m - m_new).  Each lane masks
+ * positions past its own n_pos (-inf score, 0 weight).
  *
- * - Rows in lanes (nq > ATTN_FEW_ROWS, prompt blocks): up to 48 rows (3
- *   vectors of 16) per pass; the queries are transposed once, so that
- *   S^T = K Q^T is formed with one broadcast of a key element against 1-3
- *   query vectors (8 keys at a time: 24 accumulators), and O^T += V^T P^T
- *   with one broadcast of a value element against 1-3 probability vectors (8
- *   dims at a time).  No horizontal sums and no shuffles.  The softmax runs
- *   online over tiles of ATTN_TILE positions: per lane a running max m and
- *   sum l; a tile whose max exceeds m rescales l and O^T by exp(m - m_new).
- *   Each lane masks positions past its own n_pos (-inf score, 0 weight).
- *
- * - Few rows (nq <= ATTN_FEW_ROWS: decode): the rows' scores over all positions, 16 keys at a
- *   time (one dot vector per key, then a 4-level shuffle tree turns 16 dot
- *   vectors into one vector of 16 scores), a vectorized softmax per row, then
- *   o += p_j v_j with dims in lanes and 1-4 rows sharing each V load.
+ * Batch invariance: every lane runs the same operations in the same order
+ * whatever the other lanes hold (tiles start at position 0; a masked
+ * position adds exact zeros; a tile past a lane's n_pos rescales by
+ * exp(0) = 1), so a token's output has the same bits alone or in any block,
+ * which the engine needs (a prompt evaluated in one pass or in pieces, or
+ * with a cached prefix, must give the same logits).  A decode job uses only
+ * nh of the 16 lanes; a keys-in-lanes path with a shuffle-tree reduction was
+ * 1.6x faster there but summed in another order, so it was dropped.
  *
  * exp is a degree-7 Taylor polynomial on |r| <= ln2/2 after n = round(x /
  * ln2), x clamped to [-87, 88], then scalef by n: about 1 ulp, no special
@@ -183,124 +185,6 @@ static void run_lanes(const struct kern_attn_job *j, float *scr) {
     }
 }
 
-/* ---- few rows --------------------------------------------------------- */
-
-/* q . k as one vector of 16 partial sums (dims E in chunks of 16). */
-AI __m512 dot_part(const float *q, const float *k, int64_t E) {
-    __m512 acc = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= E; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i), acc);
-    if (i < E) {
-        const __mmask16 mk = mask16(E - i);
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, q + i), _mm512_maskz_loadu_ps(mk, k + i), acc);
-    }
-    return acc;
-}
-
-/* Two vectors of partials -> one: lanes 0-7 from a, 8-15 from b. */
-AI __m512 comb1(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-}
-/* 128-bit lane k of the result: 4 partials of input slot k (x holds slots 0-1, y 2-3). */
-AI __m512 comb2(__m512 x, __m512 y) {
-    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x88), _mm512_shuffle_f32x4(x, y, 0xDD));
-}
-AI __m512 comb3(__m512 x, __m512 y) { return _mm512_add_ps(_mm512_shuffle_ps(x, y, 0x44), _mm512_shuffle_ps(x, y, 0xEE)); }
-AI __m512 comb4(__m512 x, __m512 y) { return _mm512_add_ps(_mm512_shuffle_ps(x, y, 0x88), _mm512_shuffle_ps(x, y, 0xDD)); }
-
-/* Scores of keys k_0 .. k_15 (rows ldkv apart) against q: lane L = q . k_L.
- * After the tree lane 4a+b holds input slot 4b+a, so slot s is fed key
- * 4 (s % 4) + s / 4. */
-AI __m512 dot16(const float *q, const float *k, int64_t ldkv, int64_t E) {
-#define DK(s) dot_part(q, k + (4 * ((s) % 4) + (s) / 4) * ldkv, E)
-    const __m512 c0 = comb1(DK(0), DK(1)), c1 = comb1(DK(2), DK(3)), c2 = comb1(DK(4), DK(5)),
-                 c3 = comb1(DK(6), DK(7)), c4 = comb1(DK(8), DK(9)), c5 = comb1(DK(10), DK(11)),
-                 c6 = comb1(DK(12), DK(13)), c7 = comb1(DK(14), DK(15));
-#undef DK
-    const __m512 d0 = comb2(c0, c1), d1 = comb2(c2, c3), d2 = comb2(c4, c5), d3 = comb2(c6, c7);
-    return comb4(comb3(d0, d1), comb3(d2, d3));
-}
-
-/* o[r][c0 .. c0 + 64) += sum_p p[r][p] v_p for NR rows, masked to E. */
-AI void few_pv(const float *v, int64_t ldkv, int64_t nmax, const float *sc, int64_t lds, float *const *o,
-               const float *inv, int64_t c0, int64_t E, const int NR) {
-    __mmask16 mk[4];
-    __m512 acc[4][4];
-    #pragma GCC unroll 8
-    for (int c = 0; c < 4; c++) mk[c] = E - c0 - 16 * c > 0 ? mask16(E - c0 - 16 * c) : 0;
-    #pragma GCC unroll 8
-    for (int r = 0; r < NR; r++)
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < nmax; p++) {
-        __m512 vv[4];
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) vv[c] = _mm512_maskz_loadu_ps(mk[c], v + p * ldkv + c0 + 16 * c);
-        #pragma GCC unroll 8
-        for (int r = 0; r < NR; r++) {
-            const __m512 w = _mm512_set1_ps(sc[r * lds + p]);
-            #pragma GCC unroll 8
-            for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(w, vv[c], acc[r][c]);
-        }
-    }
-    #pragma GCC unroll 8
-    for (int r = 0; r < NR; r++) {
-        const __m512 s = _mm512_set1_ps(inv[r]);
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(o[r] + c0 + 16 * c, mk[c], _mm512_mul_ps(acc[r][c], s));
-    }
-}
-
-static void run_few(const struct kern_attn_job *j, float *sc) {
-    const int64_t E = j->E, nh = j->nh, nq = j->nt * nh;
-    int64_t nmax = 1;
-    for (int64_t t = 0; t < j->nt; t++)
-        if (j->n_pos[t] > nmax) nmax = j->n_pos[t];
-    const int64_t lds = attn_few_ld(nmax);
-    const float *q[ATTN_FEW_ROWS];
-    float *o[ATTN_FEW_ROWS], inv[ATTN_FEW_ROWS];
-    for (int64_t r = 0; r < nq; r++) {
-        const int64_t t = r / nh, h = r % nh;
-        q[r] = j->q + t * j->ldq + h * E;
-        o[r] = j->o + t * j->ldo + h * E;
-    }
-    int64_t p = 0;
-    for (; p + 16 <= nmax; p += 16)
-        for (int64_t r = 0; r < nq; r++)
-            _mm512_storeu_ps(sc + r * lds + p,
-                             _mm512_mul_ps(dot16(q[r], j->k + p * j->ldkv, j->ldkv, E), _mm512_set1_ps(j->scale)));
-    for (; p < nmax; p++)
-        for (int64_t r = 0; r < nq; r++)
-            sc[r * lds + p] = _mm512_reduce_add_ps(dot_part(q[r], j->k + p * j->ldkv, E)) * j->scale;
-    for (int64_t r = 0; r < nq; r++) { /* softmax over p < n_pos; weights past it (up to nmax) are 0 */
-        const int64_t n = j->n_pos[r / nh];
-        float *s = sc + r * lds;
-        __m512 mx = _mm512_set1_ps(-INFINITY);
-        for (int64_t i = 0; i < n; i += 16) mx = _mm512_mask_max_ps(mx, mask16(n - i), mx, _mm512_loadu_ps(s + i));
-        const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-        __m512 sum = _mm512_setzero_ps();
-        for (int64_t i = 0; i < nmax; i += 16) {
-            const __mmask16 mk = mask16(nmax - i), ok = i < n ? mask16(n - i) : 0;
-            const __m512 e = _mm512_maskz_mov_ps(ok, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, s + i), m)));
-            _mm512_mask_storeu_ps(s + i, mk, e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
-    }
-    for (int64_t c0 = 0; c0 < E; c0 += 64)
-        for (int64_t r = 0; r < nq; r += 4) {
-            const int64_t nr = nq - r < 4 ? nq - r : 4;
-            const float *vs = j->v, *s = sc + r * lds;
-            if (nr == 4) few_pv(vs, j->ldkv, nmax, s, lds, o + r, inv + r, c0, E, 4);
-            else if (nr == 3) few_pv(vs, j->ldkv, nmax, s, lds, o + r, inv + r, c0, E, 3);
-            else if (nr == 2) few_pv(vs, j->ldkv, nmax, s, lds, o + r, inv + r, c0, E, 2);
-            else few_pv(vs, j->ldkv, nmax, s, lds, o + r, inv + r, c0, E, 1);
-        }
-}
-
-static void attn_run_avx512(const struct kern_attn_job *j, void *scratch) {
-    if (j->nt * j->nh <= ATTN_FEW_ROWS) run_few(j, scratch);
-    else run_lanes(j, scratch);
-}
+static void attn_run_avx512(const struct kern_attn_job *j, void *scratch) { run_lanes(j, scratch); }
 
 const struct kern_attn_ops kern_attn_avx512 = {"avx512", attn_run_avx512};

@@ -10,9 +10,7 @@
  *   pt [ATTN_TILE][ATTN_ROWS]  scores, then probabilities, of one tile
  *   m, l, alpha [ATTN_ROWS]    running max, running sum, tile rescale
  *   npos (int32) [ATTN_ROWS]   positions each lane attends to
- *
- * "Few rows" (decode): up to ATTN_FEW_ROWS rows, dims in lanes, two passes:
- *   sc [ATTN_FEW_ROWS][n_ctx rounded up to 16]   scores, then probabilities
+
  */
 #ifndef DC_KERN_ATTN_IMPL_H
 #define DC_KERN_ATTN_IMPL_H
@@ -22,17 +20,9 @@
 
 #define ATTN_ROWS 48
 #define ATTN_TILE 64
-#define ATTN_FEW_ROWS 8
 
 static inline size_t attn_tile_bytes(int64_t E) {
     return ((size_t)(2 * E * ATTN_ROWS + ATTN_TILE * ATTN_ROWS + 4 * ATTN_ROWS) * sizeof(float) + 63) & ~(size_t)63;
-}
-
-static inline int64_t attn_few_ld(int64_t n_ctx) { return (n_ctx + 15) & ~(int64_t)15; }
-
-static inline size_t attn_few_bytes(int64_t E, int64_t n_ctx) {
-    (void)E;
-    return ((size_t)ATTN_FEW_ROWS * (size_t)attn_few_ld(n_ctx) * sizeof(float) + 63) & ~(size_t)63;
 }
 
 #endif
