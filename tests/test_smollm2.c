@@ -25,7 +25,7 @@
  * attention of the time, its difference was 1.84; the same code with the
  * q.k sum taken in reverse order 2.81, or as two interleaved partial sums
  * 2.83 (mathematically equal, equally accurate); the vectorized kernels
- * (kern_attn) 2.49-2.62.  Hence 3.0.
+ * (kern_attn) 2.49 (2.62 with a since-removed decode path).  Hence 3.0.
  */
 #include <json-c/json.h>
 #include <stdio.h>
