@@ -49,6 +49,8 @@ $(BUILD)/obj/src/kern/kern_lat_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/obj/src/kern/kern_lat_avx512.o: CFLAGS += $(ISA_AVX512)
 $(BUILD)/obj/src/kern/kern_fp8_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/obj/src/kern/kern_fp8_avx512.o: CFLAGS += $(ISA_AVX512)
+$(BUILD)/obj/src/kern/kern_attn_avx2.o: CFLAGS += $(ISA_AVX2)
+$(BUILD)/obj/src/kern/kern_attn_avx512.o: CFLAGS += $(ISA_AVX512)
 
 # The chat page: web/dist (built from web/ with npm, committed) becomes C
 # byte arrays, so `make` needs python3 but not node (docs/WEB.md).

@@ -20,7 +20,12 @@
  * of ~25, and llama.cpp differs from f32 torch on the dequantized weights by
  * up to 0.9.  So each logit must be within LOGIT_TOL of llama.cpp's and the
  * median difference within LOGIT_MEDIAN_TOL; the token-for-token check is
- * the sharp one.
+ * the sharp one.  The worst step (chat_capital step 5, llama.cpp 11.80) is
+ * also the most sensitive to f32 rounding inside attention: with the scalar
+ * attention of the time, its difference was 1.84; the same code with the
+ * q.k sum taken in reverse order 2.81, or as two interleaved partial sums
+ * 2.83 (mathematically equal, equally accurate); the vectorized kernels
+ * (kern_attn) 2.49 (2.62 with a since-removed decode path).  Hence 3.0.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -30,7 +35,7 @@
 #include "test.h"
 
 #define NEAR_TIE 0.5
-#define LOGIT_TOL 2.5
+#define LOGIT_TOL 3.0
 #define LOGIT_MEDIAN_TOL 0.3
 
 static const char *smollm2_path(void) {

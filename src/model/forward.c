@@ -21,6 +21,7 @@
 #include "dtype.h"
 #include "err.h"
 #include "kern.h"
+#include "kern_attn.h"
 #include "model.h"
 
 static void *alloc_aligned(size_t bytes, size_t *total) {
@@ -142,14 +143,20 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     f->att = alloc_aligned(T * AW * 4, &f->scratch_bytes);
     f->gate = alloc_aligned(T * F * 4, &f->scratch_bytes);
     f->up = alloc_aligned(T * F * 4, &f->scratch_bytes);
-    f->scores = alloc_aligned((size_t)f->n_threads * (size_t)(ds ? DS_ATT_HEADS : 1) * (size_t)n_ctx * 4,
-                              &f->scratch_bytes);
+    f->scores = alloc_aligned(ds ? (size_t)f->n_threads * DS_ATT_HEADS * (size_t)n_ctx * 4 : 0, &f->scratch_bytes);
+    if (!ds) { /* per-thread kern_attn scratch, the pass's attention positions and token blocks */
+        f->attn_buf_bytes = kern_attn_scratch_bytes(hp->n_head / hp->n_head_kv, hp->head_dim, n_ctx);
+        f->attn_buf = alloc_aligned((size_t)f->n_threads * f->attn_buf_bytes, &f->scratch_bytes);
+        f->attn_npos = alloc_aligned(T * sizeof(int32_t), &f->scratch_bytes);
+        f->attn_blk = alloc_aligned((T + 1) * sizeof(int32_t), &f->scratch_bytes);
+    }
     f->logits = alloc_aligned((size_t)hp->n_vocab * 4, &f->scratch_bytes);
     f->toks = alloc_aligned(T * sizeof(struct fwd_tok), &f->scratch_bytes);
     f->mm_scratch_bytes = mm_scratch_max(m, n_batch);
     f->mm_scratch = alloc_aligned(f->mm_scratch_bytes, &f->scratch_bytes);
     int ok = (f->k_cache || f->kv_bf16) && (ds || f->v_cache) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
-             f->att && f->gate && f->up && f->scores && f->logits && f->toks && f->mm_scratch;
+             f->att && f->gate && f->up && f->scores && f->logits && f->toks && f->mm_scratch &&
+             (ds || (f->attn_buf && f->attn_npos && f->attn_blk));
     if (ds && ok) {
         const size_t E = (size_t)hp->n_expert, K = (size_t)hp->n_expert_used;
         f->qa = alloc_aligned(T * (size_t)hp->q_lora_rank * 4, &f->scratch_bytes);
@@ -199,6 +206,9 @@ void fwd_free(struct fwd *f) {
     free(f->gate);
     free(f->up);
     free(f->scores);
+    free(f->attn_buf);
+    free(f->attn_npos);
+    free(f->attn_blk);
     free(f->logits);
     free(f->mm_scratch);
     free(f->toks);
@@ -270,44 +280,41 @@ static void add_bias(float *y, const float *b, int64_t T, int64_t W) {
         for (int64_t i = 0; i < W; i++) y[t * W + i] += b[i];
 }
 
+/* Cuts the pass into kern_attn jobs: runs of consecutive tokens of one slot,
+ * at most KERN_ATTN_MAX_T long (a job reuses each K/V row for all its
+ * tokens).  Fills f->attn_npos and f->attn_blk; returns the block count. */
+static int64_t attn_blocks(struct fwd *f, const struct fwd_tok *toks, int64_t T) {
+    int64_t nb = 0;
+    for (int64_t t = 0; t < T; t++) {
+        f->attn_npos[t] = (int32_t)(toks[t].pos + 1);
+        if (t == 0 || toks[t].seq != toks[t - 1].seq || t - f->attn_blk[nb - 1] == KERN_ATTN_MAX_T)
+            f->attn_blk[nb++] = (int32_t)t;
+    }
+    f->attn_blk[nb] = (int32_t)T;
+    return nb;
+}
+
 /* Causal attention of the batch's tokens, each over its own slot's cache
- * positions 0..pos (already holding this batch's keys and values). */
-static void attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T) {
+ * positions 0..pos (already holding this batch's keys and values).  Work
+ * item = (token block, KV head) with the group of query heads sharing that
+ * head, so each K/V row is read once per item; items go out largest first (a
+ * prompt's later blocks attend to more positions).  Decode of one sequence
+ * has only n_head_kv items (3 for SmolLM2: 2 + 1 on two threads); one item
+ * per query head instead measured slower (each head re-reads the K/V rows). */
+static void attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t nb) {
     const struct hparams *hp = &f->m->hp;
     const int64_t H = hp->n_head, Hk = hp->n_head_kv, E = hp->head_dim, group = H / Hk;
     const int64_t QW = H * E, KW = Hk * E;
-    const float scale = 1.0f / sqrtf((float)E);
-#pragma omp parallel for collapse(2) schedule(dynamic, 4)
-    for (int64_t t = 0; t < T; t++) {
-        for (int64_t h = 0; h < H; h++) {
-            float *sc = f->scores + (size_t)omp_get_thread_num() * (size_t)f->n_ctx;
-            const float *kc = f->k_cache + kv_row(f, layer, toks[t].seq, 0);
-            const float *vc = f->v_cache + kv_row(f, layer, toks[t].seq, 0);
-            const float *q = f->q + t * QW + h * E;
-            const int64_t kvh = h / group, n_pos = toks[t].pos + 1;
-            float mx = -INFINITY;
-            for (int64_t p = 0; p < n_pos; p++) {
-                const float *k = kc + p * KW + kvh * E;
-                float s = 0.0f;
-                for (int64_t i = 0; i < E; i++) s += q[i] * k[i];
-                s *= scale;
-                sc[p] = s;
-                if (s > mx) mx = s;
-            }
-            float sum = 0.0f;
-            for (int64_t p = 0; p < n_pos; p++) {
-                sc[p] = expf(sc[p] - mx);
-                sum += sc[p];
-            }
-            float inv = 1.0f / sum;
-            float *o = f->att + t * QW + h * E;
-            for (int64_t i = 0; i < E; i++) o[i] = 0.0f;
-            for (int64_t p = 0; p < n_pos; p++) {
-                const float *v = vc + p * KW + kvh * E;
-                float w = sc[p] * inv;
-                for (int64_t i = 0; i < E; i++) o[i] += w * v[i];
-            }
-        }
+    const struct kern_attn_ops *ops = kern_attn_active();
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t it = nb * Hk - 1; it >= 0; it--) {
+        const int64_t b = it / Hk, kvh = it % Hk, t0 = f->attn_blk[b], h0 = kvh * group;
+        const size_t row0 = kv_row(f, layer, toks[t0].seq, 0) + (size_t)(kvh * E);
+        const struct kern_attn_job j = {
+            .q = f->q + t0 * QW + h0 * E, .ldq = QW, .o = f->att + t0 * QW + h0 * E, .ldo = QW,
+            .k = f->k_cache + row0, .v = f->v_cache + row0, .ldkv = KW, .n_pos = f->attn_npos + t0,
+            .nt = f->attn_blk[b + 1] - t0, .nh = group, .E = E, .scale = 1.0f / sqrtf((float)E)};
+        ops->run(&j, (char *)f->attn_buf + (size_t)omp_get_thread_num() * f->attn_buf_bytes);
     }
 }
 
@@ -319,6 +326,7 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
     const int64_t QW = H * E, KW = Hk * E;
 
     for (int64_t t = 0; t < T; t++) model_mat_get_row(&m->tok_embd, toks[t].id, f->x + t * D);
+    const int64_t nb = attn_blocks(f, toks, T);
 
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const struct model_layer *L = &m->layers[l];
@@ -335,7 +343,7 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
             memcpy(f->k_cache + kv_row(f, l, toks[t].seq, toks[t].pos), f->k + t * KW, (size_t)KW * sizeof(float));
             memcpy(f->v_cache + kv_row(f, l, toks[t].seq, toks[t].pos), f->v + t * KW, (size_t)KW * sizeof(float));
         }
-        attention(f, l, toks, T);
+        attention(f, l, toks, nb);
         model_matmul(&L->wo, f->att, QW, T, f->xn, D, f->mm_scratch);
         for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xn[i];
 

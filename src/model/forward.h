@@ -67,7 +67,11 @@ struct fwd {
     float *k, *v;            /* [n_batch][n_head_kv * head_dim] */
     float *att;              /* [n_batch][n_head * head_dim] attention output */
     float *gate, *up;        /* [n_batch][n_ff] */
-    float *scores;           /* [n_threads][n_ctx] softmax rows */
+    float *scores;           /* deepseek2: see below; dense models: unused (64 bytes) */
+    void *attn_buf;          /* dense: [n_threads][attn_buf_bytes] kern_attn scratch */
+    size_t attn_buf_bytes;
+    int32_t *attn_npos;      /* dense: [n_batch] positions each token of the pass attends to (pos + 1) */
+    int32_t *attn_blk;       /* dense: [n_batch + 1] starts of the pass's token blocks (kern_attn jobs) */
     float *logits;           /* [n_vocab] fwd_eval's last-token logits */
     struct fwd_tok *toks;    /* [n_batch] fwd_eval's batch */
     void *mm_scratch;        /* kern_matmul scratch (activation quantization) */
