@@ -204,83 +204,48 @@ void ds_route(const struct hparams *hp, const float *z, const float *bias, float
 
 /* Causal attention over the latent cache for the batch's tokens, each over
  * its own slot's positions 0..pos (this pass's rows already written).
- * Work item = (token, block of up to DS_ATT_HEADS heads, share of the
- * positions).  An item walks its positions in tiles of DS_ATT_TILE rows:
- * the scores of every head of the block for the tile (kern_lat), an online
- * softmax update (running max m and sum l per head), then the tile's values
- * added into the accumulator, which the values kernel first rescales by
- * exp(m_old - m_new).  A tile is read from memory once and then used from cache by
- * all heads of the block.  Positions are split between items only when
- * there are fewer (token, head block) pairs than threads (decode): each
- * share leaves (m, l, unnormalised o) in f->lat_part and the shares are
- * merged after the parallel loop. */
+ * Work item = (token, block of DS_ATT_HB heads).  An item walks the
+ * positions in tiles of DS_ATT_TILE rows from position 0: the scores of every
+ * head of the block for the tile (kern_lat), an online-softmax step (running
+ * max and sum per head), then the tile's values added into the accumulators,
+ * which the values kernel first rescales by exp(m_old - m_new).  A tile is
+ * read from memory once per item and then used from cache by all heads of
+ * the block.  Blocks and tiles do not depend on the batch, so a token's
+ * output has the same bits whether it is decoded alone, in a batch with
+ * other sequences, or in a prompt pass (the prefix cache relies on it). */
 static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T) {
     const struct hparams *hp = &f->m->hp;
     const int64_t H = hp->n_head, R = hp->kv_lora_rank, W = f->kv_dim;
     const float scale = hp->attn_scale;
-    const int64_t nth = f->n_threads, hb = H < DS_ATT_HEADS ? H : DS_ATT_HEADS, nhb = (H + hb - 1) / hb;
-    const int64_t ns = T * nhb < nth ? (nth + T * nhb - 1) / (T * nhb) : 1; /* then items < 2 * nth */
-    const int64_t n_items = T * nhb * ns;
-    const size_t part_ld = (size_t)DS_ATT_HEADS * (size_t)(R + 2);
+    const int64_t hb = H < DS_ATT_HB ? H : DS_ATT_HB, nhb = (H + hb - 1) / hb;
     const struct kern_lat_ops *lat = kern_lat_active();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
-    for (int64_t it = 0; it < n_items; it++) {
-        const int64_t t = it / (nhb * ns), b = (it / ns) % nhb, k = it % ns;
-        const int64_t h0 = b * hb, nh = h0 + hb < H ? hb : H - h0;
-        const int64_t P = toks[t].pos + 1, j0 = k * P / ns, j1 = (k + 1) * P / ns;
+    for (int64_t it = 0; it < T * nhb; it++) {
+        const int64_t t = it / nhb, h0 = (it % nhb) * hb, nh = h0 + hb < H ? hb : H - h0;
+        const int64_t P = toks[t].pos + 1;
         const size_t co = ds_cache_off(f, layer, toks[t].seq, 0);
         const float *qt = f->q_lat + (size_t)t * (size_t)(H * W) + h0 * W;
         float *s = f->lat_work + (size_t)omp_get_thread_num() * DS_LAT_WORK(R);
-        float *acc = s + DS_ATT_HEADS * DS_ATT_TILE, *mx = acc + DS_ATT_HEADS * R, *l = mx + DS_ATT_HEADS,
-              *al = l + DS_ATT_HEADS;
+        float *acc = s + DS_ATT_HB * DS_ATT_TILE, *mx = acc + DS_ATT_HB * R, *l = mx + DS_ATT_HB,
+              *al = l + DS_ATT_HB;
         for (int64_t h = 0; h < nh; h++) {
             mx[h] = -INFINITY;
             l[h] = 0.0f;
         }
-        memset(acc, 0, (size_t)(nh * R) * sizeof(float));
-        for (int64_t j = j0; j < j1; j += DS_ATT_TILE) {
-            const int64_t n = j1 - j < DS_ATT_TILE ? j1 - j : DS_ATT_TILE;
+        for (int64_t j = 0; j < P; j += DS_ATT_TILE) {
+            const int64_t n = P - j < DS_ATT_TILE ? P - j : DS_ATT_TILE;
             const size_t ro = co + (size_t)j * (size_t)W;
             if (f->kv_bf16) lat->scores_bf16(f->kv_bf16 + ro, W, n, qt, W, nh, W, scale, s, DS_ATT_TILE);
             else lat->scores(f->k_cache + ro, W, n, qt, W, nh, W, scale, s, DS_ATT_TILE);
             lat->softmax(s, DS_ATT_TILE, nh, n, mx, l, al); /* online softmax step, f32 */
-            if (f->kv_bf16) lat->values_bf16(f->kv_bf16 + ro, W, n, s, DS_ATT_TILE, nh, R, al, acc, R);
-            else lat->values(f->k_cache + ro, W, n, s, DS_ATT_TILE, nh, R, al, acc, R);
+            const float *a = j == 0 ? NULL : al;           /* the first tile starts the accumulators */
+            if (f->kv_bf16) lat->values_bf16(f->kv_bf16 + ro, W, n, s, DS_ATT_TILE, nh, R, a, acc, R);
+            else lat->values(f->k_cache + ro, W, n, s, DS_ATT_TILE, nh, R, a, acc, R);
         }
-        if (ns == 1) {
-            float *out = f->o_lat + (size_t)t * (size_t)(H * R) + h0 * R;
-            for (int64_t h = 0; h < nh; h++) {
-                const float inv = 1.0f / l[h];
-                for (int64_t c = 0; c < R; c++) out[h * R + c] = acc[h * R + c] * inv;
-            }
-        } else { /* [h][m, l, o[R]] for the merge */
-            float *part = f->lat_part + (size_t)it * part_ld;
-            for (int64_t h = 0; h < nh; h++) {
-                part[h * (R + 2)] = mx[h];
-                part[h * (R + 2) + 1] = l[h];
-                memcpy(part + h * (R + 2) + 2, acc + h * R, (size_t)R * sizeof(float));
-            }
-        }
-    }
-    if (ns == 1) return;
-    for (int64_t tb = 0; tb < T * nhb; tb++) { /* merge the shares of (token, head block) tb */
-        const int64_t t = tb / nhb, h0 = (tb % nhb) * hb, nh = h0 + hb < H ? hb : H - h0;
-        const float *parts = f->lat_part + (size_t)(tb * ns) * part_ld;
         float *out = f->o_lat + (size_t)t * (size_t)(H * R) + h0 * R;
         for (int64_t h = 0; h < nh; h++) {
-            float m = -INFINITY, L = 0.0f;
-            for (int64_t k = 0; k < ns; k++) m = fmaxf(m, parts[(size_t)k * part_ld + (size_t)(h * (R + 2))]);
-            float *oh = out + h * R;
-            memset(oh, 0, (size_t)R * sizeof(float));
-            for (int64_t k = 0; k < ns; k++) {
-                const float *ph = parts + (size_t)k * part_ld + (size_t)(h * (R + 2));
-                if (ph[1] == 0.0f) continue; /* an empty share */
-                const float a = expf(ph[0] - m);
-                L += a * ph[1];
-                for (int64_t c = 0; c < R; c++) oh[c] += a * ph[2 + c];
-            }
-            const float inv = 1.0f / L;
-            for (int64_t c = 0; c < R; c++) oh[c] *= inv;
+            const float inv = 1.0f / l[h];
+            for (int64_t c = 0; c < R; c++) out[h * R + c] = acc[h * R + c] * inv;
         }
     }
 }

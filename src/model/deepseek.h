@@ -13,19 +13,19 @@
 #include "forward.h"
 #include "hparams.h"
 
-/* Heads one attention work item handles (the score rows it keeps: this many
- * x n_ctx floats per thread in fwd.scores). */
-#define DS_ATT_HEADS 16
+/* Heads one attention work item handles: a fixed number (not chosen from
+ * the batch size), so that a token's attention output does not depend on the
+ * batch it runs in; 8 gives decode work for two threads on 16-head models. */
+#define DS_ATT_HB 8
 
 /* Cache rows per tile of the latent attention: a tile (TJ x (r_kv + d_r)
  * values) stays in L1/L2 while every head of a block uses it for its
- * scores and then its values, so the cache is streamed from memory once per
- * work item instead of once per 4 heads and pass. */
+ * scores and then its values. */
 #define DS_ATT_TILE 32
 
 /* Floats of one thread's attention work area (fwd.lat_work): scores of a
  * tile, the o_lat accumulators and 3 softmax values per head. */
-#define DS_LAT_WORK(R) ((size_t)DS_ATT_HEADS * (DS_ATT_TILE + (size_t)(R) + 4))
+#define DS_LAT_WORK(R) ((size_t)DS_ATT_HB * (DS_ATT_TILE + (size_t)(R) + 4))
 
 /* Passes of at most this many tokens (decode steps) run each chosen expert
  * whole on one thread (one work item per expert); larger passes split every

@@ -143,7 +143,6 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     f->att = alloc_aligned(T * AW * 4, &f->scratch_bytes);
     f->gate = alloc_aligned(T * F * 4, &f->scratch_bytes);
     f->up = alloc_aligned(T * F * 4, &f->scratch_bytes);
-    f->scores = alloc_aligned(ds ? (size_t)f->n_threads * DS_ATT_HEADS * (size_t)n_ctx * 4 : 0, &f->scratch_bytes);
     if (!ds) { /* per-thread kern_attn scratch, the pass's attention positions and token blocks */
         f->attn_buf_bytes = kern_attn_scratch_bytes(hp->n_head / hp->n_head_kv, hp->head_dim, n_ctx);
         f->attn_buf = alloc_aligned((size_t)f->n_threads * f->attn_buf_bytes, &f->scratch_bytes);
@@ -155,7 +154,7 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     f->mm_scratch_bytes = mm_scratch_max(m, n_batch);
     f->mm_scratch = alloc_aligned(f->mm_scratch_bytes, &f->scratch_bytes);
     int ok = (f->k_cache || f->kv_bf16) && (ds || f->v_cache) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
-             f->att && f->gate && f->up && f->scores && f->logits && f->toks && f->mm_scratch &&
+             f->att && f->gate && f->up && f->logits && f->toks && f->mm_scratch &&
              (ds || (f->attn_buf && f->attn_npos && f->attn_blk));
     if (ds && ok) {
         const size_t E = (size_t)hp->n_expert, K = (size_t)hp->n_expert_used;
@@ -180,9 +179,7 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
         f->exp_buf = alloc_aligned((size_t)f->n_threads * f->exp_buf_bytes, &f->scratch_bytes);
         f->exp_out = alloc_aligned(S * (K + 1) * D * 4, &f->scratch_bytes);
         f->lat_work = alloc_aligned((size_t)f->n_threads * DS_LAT_WORK(hp->kv_lora_rank) * 4, &f->scratch_bytes);
-        f->lat_part = alloc_aligned(2 * (size_t)f->n_threads * DS_ATT_HEADS * (size_t)(hp->kv_lora_rank + 2) * 4,
-                                    &f->scratch_bytes);
-        ok = f->lat_work && f->lat_part && f->qa && f->kva && f->q_lat && f->o_lat && f->moe_x && f->moe_y && f->router && f->exp_ids &&
+        ok = f->lat_work && f->qa && f->kva && f->q_lat && f->o_lat && f->moe_x && f->moe_y && f->router && f->exp_ids &&
              f->exp_w && f->exp_list && f->exp_off && f->head_buf && f->exp_buf && f->exp_out;
     }
     if (!ok) {
@@ -205,7 +202,6 @@ void fwd_free(struct fwd *f) {
     free(f->att);
     free(f->gate);
     free(f->up);
-    free(f->scores);
     free(f->attn_buf);
     free(f->attn_npos);
     free(f->attn_blk);
@@ -228,7 +224,6 @@ void fwd_free(struct fwd *f) {
     free(f->exp_buf);
     free(f->exp_out);
     free(f->lat_work);
-    free(f->lat_part);
     memset(f, 0, sizeof(*f));
 }
 

@@ -67,7 +67,6 @@ struct fwd {
     float *k, *v;            /* [n_batch][n_head_kv * head_dim] */
     float *att;              /* [n_batch][n_head * head_dim] attention output */
     float *gate, *up;        /* [n_batch][n_ff] */
-    float *scores;           /* deepseek2: see below; dense models: unused (64 bytes) */
     void *attn_buf;          /* dense: [n_threads][attn_buf_bytes] kern_attn scratch */
     size_t attn_buf_bytes;
     int32_t *attn_npos;      /* dense: [n_batch] positions each token of the pass attends to (pos + 1) */
@@ -79,7 +78,7 @@ struct fwd {
 
     /* deepseek2 (MLA + MoE) scratch; NULL for dense models.  Dense buffers above are
      * reused: q [n_batch][H * d_qk], att [n_batch][H * d_v], gate/up [n_batch][max FFN width],
-     * xo (also the MoE sum), scores [n_threads][16 heads][n_ctx]. */
+     * xo (also the MoE sum). */
     float *qa;               /* [n_batch][r_q]: q-LoRA down-projection */
     float *kva;              /* [n_batch][r_kv + d_r]: kv_a_proj_with_mqa output */
     float *q_lat;            /* [n_batch][n_head][r_kv + d_r]: absorbed query, latent part then rope part */
@@ -93,7 +92,6 @@ struct fwd {
     void *head_buf;          /* [n_threads][head_buf_bytes]: per-thread rows of the per-head products */
     size_t head_buf_bytes;
     float *lat_work;         /* [n_threads][DS_LAT_WORK(r_kv)]: per-thread latent-attention tiles */
-    float *lat_part;         /* [2 * n_threads][DS_ATT_HEADS][r_kv + 2]: partial results of position splits */
     float *exp_out;          /* [DS_SMALL_T * (n_expert_used + 1)][n_embd]: expert outputs of a small pass */
     void *exp_buf;           /* [n_threads][exp_buf_bytes]: one expert's rows, hidden and quantized activations */
     size_t exp_buf_bytes;
