@@ -44,7 +44,7 @@ check model_membw "j['membw_source'] == 'measured' and j['membw_gbs'] > 0 and ma
 
 # 4. Decode at a filled cache (latent-attention model): the fill is timed once, decode runs after it.
 "$deepc" bench "$ds" -p 0 -n 3 --reps 2 -t 1 --ctx-depth 40 --json >"$out" 2>&1
-check ctx_depth "j['ctx_depth'] == 40 and j['ctx_fill_s'] > 0 and j['decode_tps'] > 0 and j['prompt_tps'] == 0"
+check ctx_depth "j['ctx_depth'] == 40 and j['ctx_fill_s'] > 0 and j['decode_tps'] > 0 and j['prompt_tps'] == 0 and len(j['decode_tps_reps']) == 2 and max(j['decode_tps_reps']) == j['decode_tps']"
 "$deepc" bench "$ds" -p 0 -n 3 --reps 1 -t 1 --ctx-depth 40 >"$out" 2>&1
 if grep -qE '^cache +40 positions filled in ' "$out" && grep -qE '^decode +3 tokens at depth 40: ' "$out"; then
     pass ctx_depth_text; else fail ctx_depth_text "$(cat "$out")"; fi
@@ -78,6 +78,7 @@ $dense -p -1
 $dense -n 1e3
 $dense --ctx-depth -4
 $dense --reps 0
+$dense --reps 101
 $dense $dense
 ARGS
 if [ "$bad" -eq 0 ]; then pass usage_errors; else fail usage_errors "see above"; fi

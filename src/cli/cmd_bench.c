@@ -15,7 +15,8 @@
  * bytes/token x tokens/s.  With a bandwidth (--membw-gbs, or --membw, which
  * measures it first with the same threads: kern_membw.h) it also prints the
  * decode's share of it.  The best of --reps repetitions is reported (least
- * disturbed by other load).  GB = 1e9 bytes.
+ * disturbed by other load; --json also lists every repetition's decode
+ * tokens/s, for medians).  GB = 1e9 bytes.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -35,7 +36,7 @@
     "                         [--membw | --membw-gbs GBS] [--membw-mib MIB]\n"                                    \
     "       deepc bench --membw [-t THREADS] [--membw-mib MIB] [--json]\n"
 
-enum { BENCH_MEMBW_PASSES = 10 };
+enum { BENCH_MEMBW_PASSES = 10, BENCH_MAX_REPS = 100 };
 
 struct bench_opts {
     const char *path;   /* MODEL, NULL with --membw alone */
@@ -48,6 +49,7 @@ struct bench_opts {
 
 struct bench_result {
     double pp_tps, tg_tps;        /* best prompt / decode tokens per second */
+    double tg_reps[BENCH_MAX_REPS]; /* decode tokens per second of each repetition [reps] */
     double fill_s;                /* seconds to fill --ctx-depth positions (0 if none) */
     double bytes_per_tok, gbs;    /* weight bytes per decoded token; achieved decode GB/s */
 };
@@ -78,7 +80,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o) {
         else if (!strcmp(a, "-n") && v) bad = parse_long(argv[++i], 0, 1 << 20, &o->n_gen);
         else if (!strcmp(a, "-t") && v) bad = parse_long(argv[++i], 1, 1024, &o->threads);
         else if (!strcmp(a, "--ctx-depth") && v) bad = parse_long(argv[++i], 0, 1 << 24, &o->depth);
-        else if (!strcmp(a, "--reps") && v) bad = parse_long(argv[++i], 1, 1000, &o->reps);
+        else if (!strcmp(a, "--reps") && v) bad = parse_long(argv[++i], 1, BENCH_MAX_REPS, &o->reps);
         else if (!strcmp(a, "--membw-mib") && v) bad = parse_long(argv[++i], 1, 1 << 20, &o->membw_mib);
         else if (!strcmp(a, "--membw-gbs") && v) {
             char *end;
@@ -154,6 +156,7 @@ static int bench_run(struct dc_session *s, const int32_t *ids, const struct benc
         for (long i = 0; i < o->n_gen; i++)
             if (bench_eval(s, &ids[o->depth + i], 1)) return 1;
         double tps = (double)o->n_gen / (now_s() - t0);
+        r->tg_reps[rep] = tps;
         if (tps > r->tg_tps) r->tg_tps = tps;
     }
     return 0;
@@ -172,6 +175,10 @@ static void bench_print(const struct bench_opts *o, const struct dc_model_info *
         json_object_object_add(j, "ctx_fill_s", json_object_new_double(r->fill_s));
         json_object_object_add(j, "prompt_tps", json_object_new_double(r->pp_tps));
         json_object_object_add(j, "decode_tps", json_object_new_double(r->tg_tps));
+        struct json_object *all = json_object_new_array();
+        for (long i = 0; i < (o->n_gen > 0 ? o->reps : 0); i++)
+            json_object_array_add(all, json_object_new_double(r->tg_reps[i]));
+        json_object_object_add(j, "decode_tps_reps", all);
         json_object_object_add(j, "weight_bytes_per_token", json_object_new_double(r->bytes_per_tok));
         json_object_object_add(j, "weight_bytes_total", json_object_new_double((double)mi->weight_bytes));
         json_object_object_add(j, "decode_gbs", json_object_new_double(r->gbs));
