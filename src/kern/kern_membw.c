@@ -43,9 +43,9 @@ int kern_membw_measure(size_t bytes, int passes, struct kern_membw_result *r, ch
                        passes);
     bytes = bytes / 4096 * 4096;
     const size_t n = bytes / 8;
-    /* Anonymous pages with the system's default huge-page policy: what a
-     * large malloc gets.  (Weights are file pages, mapped 4 KiB at a time;
-     * with this buffer on 4 KiB pages too the rate was the same within noise.) */
+    /* Anonymous pages, no madvise: the system's default huge-page policy,
+     * what a large malloc gets (4 KiB pages where THP is "madvise", like the
+     * weights' file pages; 2 MiB pages read at the same rate within noise). */
     double t0 = omp_get_wtime();
     uint64_t *buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) return dc_errf(err, DC_ENOMEM, "membw: cannot map %zu bytes", bytes);
