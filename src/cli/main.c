@@ -22,7 +22,8 @@ static const struct command commands[] = {
     {"chat", cmd_chat, "chat MODEL [--think on|off] [--chat-template NAME]   multi-turn chat in the terminal"},
     {"quantize", cmd_quantize, "quantize SRC OUT.gguf --type F16|BF16|Q8_0|Q4_0|Q4_1|Q4_K|Q6_K|Q4_K_M"},
     {"perplexity", cmd_perplexity, "perplexity MODEL (-f TEXT | --ids 1,2,3) [--ctx 512] [--kl-base REF_MODEL]"},
-    {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--json]"},
+    {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--membw | --membw-gbs GBS] [--json]\n"
+                         "        deepc bench --membw [-t THREADS] [--json]   memory read bandwidth, GB/s"},
     {"tokenize", cmd_tokenize, "tokenize MODEL_OR_TOKENIZER [--json] [--plain] (-p TEXT | -f FILE)"},
     {"serve", cmd_serve, "serve MODEL [--host 127.0.0.1] [--port 8080] [--parallel N] [--api-key KEY] ...  HTTP API"},
 };

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `deepc bench` options: the memory-bandwidth probe (--membw), the bandwidth
+# share of decode (--membw-gbs), --ctx-depth, JSON output and exit code 2 on
+# usage errors.  No timing is asserted: only that the numbers exist, are
+# positive and agree with each other (GB/s = bytes/token x tokens/s / 1e9,
+# share = GB/s / bandwidth), recomputed here in Python.
+# Prints PASS:/FAIL: lines; run from the repository root: bash tests/bench_test.sh build/deepc
+set -u
+cd "$(dirname "$0")/.."
+deepc=${1:-build/deepc}
+dense=tests/data/dense/qwen2_gqa/model-q8_0.gguf
+ds=tests/data/deepseek/v2_greedy/model-q8_0.gguf
+pass() { echo "PASS: bench/$1"; }
+fail() { echo "FAIL: bench/$1: $2"; }
+[ -x "$deepc" ] || { fail binary "$deepc not built"; exit 1; }
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# check NAME PYTHON-EXPR: the last stdout line parsed as JSON is `j`; the expression must hold.
+check() {
+    if python3 -c "import json,math,sys; j=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); sys.exit(0 if ($2) else 1)" "$out" 2>/dev/null; then
+        pass "$1"
+    else
+        fail "$1" "$(tail -c 600 "$out")"
+    fi
+}
+
+# 1. Bandwidth alone, one thread (small buffer: the test stays short and light).
+"$deepc" bench --membw -t 1 --membw-mib 64 --json >"$out" 2>&1
+check membw_json "j['membw_gbs'] > 0 and j['membw_median_gbs'] > 0 and j['membw_gbs'] >= j['membw_median_gbs'] and j['threads'] == 1 and j['buffer_bytes'] == 64 << 20 and j['passes'] >= 1"
+"$deepc" bench --membw -t 2 --membw-mib 16 >"$out" 2>&1
+if grep -qE '^read bandwidth: [0-9.]+ GB/s best, .* 16 MiB, 2 threads$' "$out"; then pass membw_text; else fail membw_text "$(cat "$out")"; fi
+
+# 2. A model with a given bandwidth: achieved GB/s and its share follow from the other fields.
+"$deepc" bench "$dense" -p 8 -n 4 --reps 1 -t 1 --membw-gbs 12.5 --json >"$out" 2>&1
+check model_share "j['decode_tps'] > 0 and j['prompt_tps'] > 0 and j['weight_bytes_per_token'] > 0 and j['membw_gbs'] == 12.5 and j['membw_source'] == 'given' and math.isclose(j['decode_gbs'], j['weight_bytes_per_token'] * j['decode_tps'] / 1e9, rel_tol=1e-9) and math.isclose(j['decode_bw_pct'], 100 * j['decode_gbs'] / 12.5, rel_tol=1e-9)"
+# without a bandwidth there is no share
+"$deepc" bench "$dense" -p 4 -n 2 --reps 1 -t 1 --json >"$out" 2>&1
+check model_no_share "'decode_bw_pct' not in j and 'membw_gbs' not in j and j['decode_gbs'] > 0"
+
+# 3. --membw with a model measures first, with the same threads.
+"$deepc" bench "$dense" -p 4 -n 2 --reps 1 -t 1 --membw --membw-mib 16 --json >"$out" 2>&1
+check model_membw "j['membw_source'] == 'measured' and j['membw_gbs'] > 0 and math.isclose(j['decode_bw_pct'], 100 * j['decode_gbs'] / j['membw_gbs'], rel_tol=1e-9)"
+
+# 4. Decode at a filled cache (latent-attention model): the fill is timed once, decode runs after it.
+"$deepc" bench "$ds" -p 0 -n 3 --reps 2 -t 1 --ctx-depth 40 --json >"$out" 2>&1
+check ctx_depth "j['ctx_depth'] == 40 and j['ctx_fill_s'] > 0 and j['decode_tps'] > 0 and j['prompt_tps'] == 0 and len(j['decode_tps_reps']) == 2 and max(j['decode_tps_reps']) == j['decode_tps']"
+"$deepc" bench "$ds" -p 0 -n 3 --reps 1 -t 1 --ctx-depth 40 >"$out" 2>&1
+if grep -qE '^cache +40 positions filled in ' "$out" && grep -qE '^decode +3 tokens at depth 40: ' "$out"; then
+    pass ctx_depth_text; else fail ctx_depth_text "$(cat "$out")"; fi
+
+# 5. Usage errors: exit code 2, nothing on stdout.
+bad=0
+while IFS= read -r args; do
+    # shellcheck disable=SC2086
+    "$deepc" bench $args >"$out" 2>/dev/null
+    rc=$?
+    if [ "$rc" -ne 2 ] || [ -s "$out" ]; then
+        echo "  deepc bench $args: exit code $rc (want 2), stdout $(wc -c <"$out") bytes"
+        bad=1
+    fi
+done <<ARGS
+
+--json
+-t 1
+--membw -t 0
+--membw -t x
+--membw -t 2x
+--membw -t
+--membw --membw-mib 0
+--membw --membw-mib -5
+--membw --bogus
+--membw --membw-gbs 10 $dense
+$dense --membw-gbs 0
+$dense --membw-gbs abc
+$dense --membw-gbs nan
+$dense -p -1
+$dense -n 1e3
+$dense --ctx-depth -4
+$dense --reps 0
+$dense --reps 101
+$dense $dense
+ARGS
+if [ "$bad" -eq 0 ]; then pass usage_errors; else fail usage_errors "see above"; fi
+# A model that does not load is a run-time failure (1), not a usage error.
+"$deepc" bench /nonexistent.gguf -p 1 -n 1 >"$out" 2>&1
+rc=$?
+if [ "$rc" -eq 1 ]; then pass missing_model; else fail missing_model "exit code $rc"; fi
