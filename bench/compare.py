@@ -39,8 +39,11 @@ def deepc_json(deepc, threads, args):
     return json.loads(out.strip().splitlines()[-1])
 
 
+DEEPC_EXTRA = []  # e.g. ["--cache-type", "bf16"] (--cache-type)
+
+
 def run_deepc(deepc, model, threads, n_prompt, n_gen):
-    r = deepc_json(deepc, threads, [model, "-p", str(n_prompt), "-n", str(n_gen), "--reps", "1"])
+    r = deepc_json(deepc, threads, [model, "-p", str(n_prompt), "-n", str(n_gen), "--reps", "1", *DEEPC_EXTRA])
     return r["prompt_tps"], r["decode_tps"], r["weight_bytes_per_token"]
 
 
@@ -51,7 +54,7 @@ def deepc_membw(deepc, threads):
 def deepc_depth(deepc, model, threads, n_gen, depth, runs):
     """Median decode tokens/s of `runs` repetitions after one fill to depth."""
     r = deepc_json(deepc, threads, [model, "-p", "0", "-n", str(n_gen), "--ctx-depth", str(depth),
-                                    "--reps", str(runs)])
+                                    "--reps", str(runs), *DEEPC_EXTRA])
     return statistics.median(r["decode_tps_reps"]), r["ctx_fill_s"]
 
 
@@ -149,7 +152,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ctx-depth", type=int, default=0,
                     help="compare decode at N cached positions with decode at an empty cache")
+    ap.add_argument("--cache-type", default=None,
+                    help="deepc's KV cache type (f32 default, bf16); llama.cpp keeps its default f16 cache")
     a = ap.parse_args()
+    if a.cache_type:
+        DEEPC_EXTRA.extend(["--cache-type", a.cache_type])
     import llama_cpp
     threads = [int(x) for x in a.t.split(",")]
     print(f"llama-cpp-python {llama_cpp.__version__}; load average {os.getloadavg()[0]:.2f}")

@@ -33,13 +33,14 @@
 
 #define BENCH_USAGE                                                                                              \
     "usage: deepc bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--reps R] [--json]\n"              \
-    "                         [--membw | --membw-gbs GBS] [--membw-mib MIB]\n"                                    \
+    "                         [--membw | --membw-gbs GBS] [--membw-mib MIB] [--cache-type f32|bf16]\n"            \
     "       deepc bench --membw [-t THREADS] [--membw-mib MIB] [--json]\n"
 
 enum { BENCH_MEMBW_PASSES = 10, BENCH_MAX_REPS = 100 };
 
 struct bench_opts {
     const char *path;   /* MODEL, NULL with --membw alone */
+    const char *cache_type; /* KV cache element type (NULL: f32) */
     long n_prompt, n_gen, threads, depth, reps;
     int json;
     int membw;          /* measure the read bandwidth */
@@ -86,7 +87,8 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o) {
             char *end;
             o->membw_gbs = strtod(argv[++i], &end);
             bad = end == v || *end || !isfinite(o->membw_gbs) || o->membw_gbs <= 0;
-        } else if (!strcmp(a, "--membw")) o->membw = 1;
+        } else if (!strcmp(a, "--cache-type") && v) o->cache_type = argv[++i];
+        else if (!strcmp(a, "--membw")) o->membw = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!o->path && a[0] != '-') o->path = a;
         else {
@@ -188,11 +190,13 @@ static void bench_print(const struct bench_opts *o, const struct dc_model_info *
             json_object_object_add(j, "decode_bw_pct", json_object_new_double(share));
         }
         json_object_object_add(j, "kernels", json_object_new_string(mi->kernels));
+        json_object_object_add(j, "cache_type", json_object_new_string(o->cache_type ? o->cache_type : "f32"));
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
         json_object_put(j);
         return;
     }
-    printf("model %s, %d threads, kernels %s\n", o->path, nt, mi->kernels);
+    printf("model %s, %d threads, kernels %s, %s KV cache\n", o->path, nt, mi->kernels,
+           o->cache_type ? o->cache_type : "f32");
     if (mr) printf("read bandwidth %.2f GB/s (%.0f MiB buffer, best of %d passes)\n", bw, (double)mr->bytes / 1048576.0,
                    mr->passes);
     printf("prompt  %ld tokens: %.2f tokens/s\n", o->n_prompt, r->pp_tps);
@@ -238,7 +242,7 @@ static int bench_model(const struct bench_opts *o, int nt, double bw, const stru
     struct dc_model_info mi;
     dc_model_get_info(m, &mi);
     int64_t n_ctx = (o->depth > o->n_prompt ? o->depth : o->n_prompt) + o->n_gen + 1;
-    if (dc_session_create(&s, m, n_ctx, 512, err)) {
+    if (dc_session_create_kv(&s, m, n_ctx, 512, o->cache_type, err)) {
         fprintf(stderr, "deepc: %s\n", err);
         goto done;
     }
