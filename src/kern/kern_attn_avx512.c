@@ -32,25 +32,9 @@
 
 #include "kern_attn.h"
 #include "kern_attn_impl.h"
+#include "kern_exp512.h"
 
 #define AI static inline __attribute__((always_inline))
-
-AI __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
 
 AI __mmask16 mask16(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
 
@@ -153,11 +137,11 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
             for (int64_t jj = 0; jj < np; jj++) {
                 const __mmask16 ok = _mm512_cmpgt_epi32_mask(nv, _mm512_set1_epi32((int32_t)(p0 + jj)));
                 const __m512 e =
-                    _mm512_maskz_mov_ps(ok, exp16(_mm512_sub_ps(_mm512_load_ps(pt + jj * ATTN_ROWS + 16 * v), mx)));
+                    _mm512_maskz_mov_ps(ok, kern_exp512(_mm512_sub_ps(_mm512_load_ps(pt + jj * ATTN_ROWS + 16 * v), mx)));
                 _mm512_store_ps(pt + jj * ATTN_ROWS + 16 * v, e);
                 sum = _mm512_add_ps(sum, e);
             }
-            const __m512 a = exp16(_mm512_sub_ps(mold, mx)); /* first tile: exp(-inf) -> ~0, l and ot are 0 */
+            const __m512 a = kern_exp512(_mm512_sub_ps(mold, mx)); /* first tile: exp(-inf) -> ~0, l and ot are 0 */
             _mm512_store_ps(alpha + 16 * v, a);
             _mm512_store_ps(l + 16 * v, _mm512_fmadd_ps(_mm512_load_ps(l + 16 * v), a, sum));
             _mm512_store_ps(m + 16 * v, mx);

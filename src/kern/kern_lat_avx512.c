@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "dtype.h"
+#include "kern_exp512.h"
 #include "kern_lat.h"
 
 static inline __mmask16 lat_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
@@ -375,25 +376,6 @@ static void lat_values_bf16_avx512(const uint16_t *rows, int64_t ldr, int64_t P,
 
 /* ----------------------------------------------------------- softmax */
 
-/* exp(x) for x <= 0 (scores minus their max): x = k ln2 + r, |r| <= ln2 / 2,
- * exp(r) by its degree-6 Taylor polynomial (relative error < 1.3e-7), then
- * scaled by 2^k with vscalefps (gradual underflow to 0 for very negative x). */
-static inline __m512 lat_exp(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
-    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860682030941723e-6f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, k);
-}
-
 static void lat_softmax_avx512(float *s, int64_t lds, int64_t nh, int64_t n, float *m, float *l, float *a) {
     for (int64_t h = 0; h < nh; h++) {
         float *sh = s + h * lds;
@@ -404,7 +386,7 @@ static void lat_softmax_avx512(float *s, int64_t lds, int64_t nh, int64_t n, flo
         __m512 sum = _mm512_setzero_ps();
         for (int64_t j = 0; j < n; j += 16) {
             const __mmask16 mk = lat_mask(n - j);
-            const __m512 e = lat_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, sh + j), vmn));
+            const __m512 e = kern_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, sh + j), vmn));
             _mm512_mask_storeu_ps(sh + j, mk, e);
             sum = _mm512_mask_add_ps(sum, mk, sum, e);
         }
