@@ -13,6 +13,7 @@
 
 #include <immintrin.h>
 
+#ifdef __AVX512F__ /* only the AVX-512 files see it (the header check compiles every header without -m flags) */
 static inline __attribute__((always_inline)) __m512 kern_exp512(__m512 x) {
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
@@ -29,5 +30,6 @@ static inline __attribute__((always_inline)) __m512 kern_exp512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
+#endif
 
 #endif
