@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
         uint8_t *pool = bench_alloc(mbytes * (size_t)n_mats);
         for (int64_t r = 0; r < rows; r++) { /* one realistic matrix, then copies */
             for (int64_t c = 0; c < cols; c++) wsrc[c] = bench_randf() * 0.05f;
-            kern_quantize_row_ref(type, wsrc, pool + (size_t)r * (mbytes / (size_t)rows), cols);
+            if (kern_quantize_row_ref(type, wsrc, pool + (size_t)r * (mbytes / (size_t)rows), cols)) return 1;
         }
         struct kern_mat *mats = calloc((size_t)n_mats, sizeof(*mats));
         if (!mats) return 1;

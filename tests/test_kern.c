@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "dtype.h"
+#include "err.h"
 #include "kern.h"
 #include "test.h"
 
@@ -119,7 +120,7 @@ static uint8_t *make_weights(int type, int64_t rows, int64_t cols, int raw, unsi
         } else {
             float scale = powf(10.0f, -2.0f + 3.0f * (t_rand_f32(&s) + 1.0f) / 2.0f);
             for (int64_t c = 0; c < cols; c++) tmp[c] = t_rand_f32(&s) * scale;
-            kern_quantize_row_ref(type, tmp, row, cols);
+            T_CHECK(kern_quantize_row_ref(type, tmp, row, cols) == DC_OK, "quantize %s", dtype_name(type));
         }
     }
     free(tmp);
@@ -316,7 +317,7 @@ static void test_quantize_gguf(void) {
         }
         uint8_t *q = xalloc(le);
         memset(q, 0xAA, le);
-        kern_quantize_row_ref(type, x, q, n);
+        T_CHECK(kern_quantize_row_ref(type, x, q, n) == DC_OK, "quantize %s", dtype_name(type));
         int64_t bb = dtype_block_bytes(type), bad = 0;
         for (int64_t b = 0; b < (int64_t)le / bb; b++) bad += memcmp(q + b * bb, exp + b * bb, (size_t)bb) != 0;
         T_CHECK(bad == 0, "%s: %lld of %lld blocks differ from gguf.quants", dtype_name(type), (long long)bad,
@@ -432,7 +433,7 @@ static void test_quant_roundtrip(void) {
         x[i] = v * (i < n / 2 ? 1.0f : 0.01f);
     }
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        kern_quantize_row_ref(cases[c].type, x, q, n);
+        T_CHECK(kern_quantize_row_ref(cases[c].type, x, q, n) == DC_OK, "quantize %s", dtype_name(cases[c].type));
         kern_ops_ref.to_float[cases[c].type](q, y, n);
         /* per half (two scales of data), the worse NMSE */
         double worst = 0.0;
@@ -771,6 +772,32 @@ static void test_matmul_local(void) {
     for (int jb = 0; jb < NJ; jb++) free((void *)m[jb].data), free(x[jb]), free(y0[jb]), free(y1[jb]), free(s0[jb]), free(s1[jb]);
 }
 
+/* Misuse gives a status or NaNs, never a crash: a type without a quantizer,
+ * a matrix the kernels do not take (Q5_0 has no kernel; Q8_0 rows of 40 are
+ * not whole blocks), a row index out of range. */
+static void test_bad_input(void) {
+    float x[64], y[64];
+    uint8_t q[256];
+    for (int i = 0; i < 64; i++) x[i] = (float)i;
+    T_CHECK(kern_quantize_row_ref(DT_Q5_0, x, q, 32) == DC_EUNSUPPORTED, "Q5_0 quantizer accepted");
+    const struct kern_mat bad[2] = {{DT_Q5_0, q, 2, 32}, {DT_Q8_0, q, 2, 40}};
+    char scratch[256] __attribute__((aligned(64)));
+    for (int i = 0; i < 2; i++) {
+        T_CHECK(!kern_mat_ok(&bad[i]), "matrix %d accepted", i);
+        for (int k = 0; k < 64; k++) y[k] = 0.0f;
+        kern_matmul(&bad[i], x, 64, 2, y, 4, scratch);
+        kern_matmul_local(kern_active(), &bad[i], x, 64, 2, y + 2, 4, scratch);
+        T_CHECK(isnan(y[0]) && isnan(y[1]) && isnan(y[4]) && isnan(y[5]) && isnan(y[2]) && isnan(y[7]),
+                "matrix %d: outputs not NaN", i);
+    }
+    const struct kern_mat ok = {DT_F32, x, 2, 32};
+    T_CHECK(kern_mat_ok(&ok), "f32 matrix rejected");
+    kern_get_row(&ok, 2, y);
+    T_CHECK(isnan(y[0]) && isnan(y[31]), "row out of range not NaN");
+    kern_get_row(&ok, 1, y);
+    T_CHECK(y[0] == 32.0f, "row 1 starts with %g", (double)y[0]);
+}
+
 int main(void) {
     T_BEGIN("test_kern");
     setup_variants();
@@ -788,5 +815,6 @@ int main(void) {
     T_RUN(test_matmul_float_exact);
     T_RUN(test_matmul_in_team);
     T_RUN(test_matmul_local);
+    T_RUN(test_bad_input);
     return T_END();
 }

@@ -52,8 +52,3 @@ const char *dc_strerror(int code) {
     default: return "unknown error";
     }
 }
-
-void dc_assert_fail(const char *expr, const char *file, int line) {
-    fprintf(stderr, "deepc: internal assertion failed: %s (%s:%d)\n", expr, file, line);
-    abort();
-}

@@ -38,8 +38,5 @@ const char *dc_escape(char *out, size_t cap, const char *s, size_t len);
 /* Short name of a status code ("format error"); never NULL. */
 const char *dc_strerror(int code);
 
-/* Programmer errors only (never for file or network content). */
-void dc_assert_fail(const char *expr, const char *file, int line);
-#define DC_ASSERT(x) ((x) ? (void)0 : dc_assert_fail(#x, __FILE__, __LINE__))
 
 #endif

@@ -16,6 +16,7 @@
 #include "kern.h"
 
 #include <cpuid.h>
+#include <math.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -143,8 +144,7 @@ static size_t kern_act_stride(const struct kern_mat *w) {
     int at = kern_act_type(w->type);
     if (at < 0 || at == DT_F32) return 0;
     int64_t rb = dtype_row_bytes(at, w->cols);
-    DC_ASSERT(rb >= 0);
-    return ((size_t)rb + 63) & ~(size_t)63;
+    return rb < 0 ? 0 : ((size_t)rb + 63) & ~(size_t)63; /* rb < 0: not kern_mat_ok, never used */
 }
 
 size_t kern_matmul_scratch(const struct kern_mat *w, int64_t n) {
@@ -201,10 +201,29 @@ static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat
     }
 }
 
+int kern_mat_ok(const struct kern_mat *w) {
+    return kern_act_type(w->type) >= 0 && w->rows >= 0 && w->cols >= 0 &&
+           dtype_row_bytes(w->type, w->cols) >= 0;
+}
+
+/* The outputs of a matrix that fails kern_mat_ok: NaN, so the error shows. */
+static void kern_nan_rows(int64_t n, int64_t rows, float *y, int64_t ldy) {
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t r = 0; r < rows; r++) y[t * ldy + r] = NAN;
+}
+
 void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
                      int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch) {
-    DC_ASSERT(kern_act_type(w->type) >= 0 && dtype_row_bytes(w->type, w->cols) >= 0);
     if (n <= 0 || w->rows <= 0) return;
+    if (!kern_mat_ok(w)) {
+        if (!omp_in_parallel()) {
+            kern_nan_rows(n, w->rows, y, ldy);
+            return;
+        }
+#pragma omp single
+        kern_nan_rows(n, w->rows, y, ldy);
+        return; /* the single's barrier: every thread sees Y */
+    }
     if (omp_in_parallel()) {
         /* Called by every thread of an enclosing team: split by thread id,
          * and make the whole Y visible to all of them before returning. */
@@ -221,8 +240,11 @@ void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const
 
 void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
                        int64_t n, float *y, int64_t ldy, void *scratch) {
-    DC_ASSERT(kern_act_type(w->type) >= 0 && dtype_row_bytes(w->type, w->cols) >= 0);
     if (n <= 0 || w->rows <= 0) return;
+    if (!kern_mat_ok(w)) {
+        kern_nan_rows(n, w->rows, y, ldy);
+        return;
+    }
     kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, 1); /* nth = 1: no barrier */
 }
 
@@ -233,8 +255,11 @@ void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t 
 
 void kern_get_row(const struct kern_mat *w, int64_t r, float *y) {
     const struct kern_ops *ops = kern_active();
-    kern_to_float_fn f = ops->to_float[w->type];
-    DC_ASSERT(f != NULL && r >= 0 && r < w->rows);
+    kern_to_float_fn f = kern_mat_ok(w) ? ops->to_float[w->type] : NULL;
+    if (!f || r < 0 || r >= w->rows) {
+        kern_nan_rows(1, w->cols > 0 ? w->cols : 0, y, 0);
+        return;
+    }
     size_t rb = (size_t)dtype_row_bytes(w->type, w->cols);
     f((const uint8_t *)w->data + (size_t)r * rb, y, w->cols);
 }

@@ -67,6 +67,12 @@ struct kern_mat {
     int64_t cols;   /* input channels = row length, whole blocks */
 };
 
+/* 1 if the kernels take this matrix (a type with a kernel, whole blocks per
+ * row, rows >= 0), else 0.  Model loading rejects such matrices; the
+ * entry points below give NaN outputs for a matrix that fails it (a
+ * programming error, never file content) instead of reading out of bounds. */
+int kern_mat_ok(const struct kern_mat *w);
+
 /* Scratch bytes kern_matmul needs for n activation rows of this matrix. */
 size_t kern_matmul_scratch(const struct kern_mat *w, int64_t n);
 
@@ -92,11 +98,13 @@ void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const
 void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
                        int64_t n, float *y, int64_t ldy, void *scratch);
 
-/* Dequantizes row r of a weight matrix into n floats (embedding lookups). */
+/* Dequantizes row r of a weight matrix into n floats (embedding lookups);
+ * NaNs for a matrix that fails kern_mat_ok or r outside [0, rows). */
 void kern_get_row(const struct kern_mat *w, int64_t r, float *y);
 
 /* Reference quantizers for weights (round-to-nearest as ggml's *_ref), used
- * by tests and, later, `deepc quantize`.  n: a multiple of the block size. */
-void kern_quantize_row_ref(int type, const float *x, void *y, int64_t n);
+ * by tests and `deepc quantize`.  n: a multiple of the block size.  Returns
+ * DC_OK, or DC_EUNSUPPORTED (y untouched) for a type without a quantizer. */
+int kern_quantize_row_ref(int type, const float *x, void *y, int64_t n);
 
 #endif

@@ -520,7 +520,7 @@ static void ref_quant_q6_k(const float *x, uint8_t *b) {
     }
 }
 
-void kern_quantize_row_ref(int type, const float *x, void *y, int64_t n) {
+int kern_quantize_row_ref(int type, const float *x, void *y, int64_t n) {
     uint8_t *b = y;
     switch (type) {
     case DT_F32: memcpy(y, x, (size_t)n * sizeof(float)); break;
@@ -547,6 +547,7 @@ void kern_quantize_row_ref(int type, const float *x, void *y, int64_t n) {
     case DT_Q6_K:
         for (int64_t i = 0; i < n / KB_QKK; i++) ref_quant_q6_k(x + KB_QKK * i, b + KB_Q6_K_SIZE * i);
         break;
-    default: DC_ASSERT(!"kern_quantize_row_ref: type without a quantizer");
+    default: return DC_EUNSUPPORTED;
     }
+    return DC_OK;
 }

@@ -667,12 +667,14 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
                     } else {
                         kern_get_row(&sm, sr, x);
                     }
-                    kern_quantize_row_ref(q->type, x, (uint8_t *)outbuf + (size_t)r * (size_t)orb, cols);
+                    if (kern_quantize_row_ref(q->type, x, (uint8_t *)outbuf + (size_t)r * (size_t)orb, cols))
+                        fail_flag = 2;
                 }
                 free(x);
             }
             if (fail_flag) {
-                rc = dc_errf(err, DC_ENOMEM, "out of memory");
+                rc = fail_flag == 2 ? dc_errf(err, DC_EUNSUPPORTED, "no quantizer for type %s", dtype_name(q->type))
+                                    : dc_errf(err, DC_ENOMEM, "out of memory");
                 goto fail;
             }
             if ((rc = gguf_w_tensor_data(w, outbuf, (size_t)nr * (size_t)orb, err))) goto fail;
