@@ -252,14 +252,8 @@ int engine_open(struct engine **out, const char *model_path, const struct engine
     if (p.n_ctx <= 0) p.n_ctx = e->m->hp.n_ctx_train < 4096 ? e->m->hp.n_ctx_train : 4096;
     if (p.n_batch < p.n_parallel) p.n_batch = p.n_parallel; /* room for one decode token each */
     e->p = p;
-    int kv_type = DT_F32;
-    if (p.cache_type && strcasecmp(p.cache_type, "f32") != 0) {
-        if (strcasecmp(p.cache_type, "bf16") != 0) {
-            rc = dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16)", p.cache_type);
-            goto fail;
-        }
-        kv_type = DT_BF16;
-    }
+    int kv_type;
+    if ((rc = fwd_kv_type_parse(p.cache_type, &kv_type, err))) goto fail;
     if ((rc = fwd_init_kv(&e->f, e->m, p.n_ctx, p.n_batch, p.n_parallel, kv_type, err))) goto fail;
     e->slots = calloc((size_t)p.n_parallel, sizeof(*e->slots));
     e->logits = malloc((size_t)e->f.n_batch * (size_t)e->m->hp.n_vocab * sizeof(float));

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "dtype.h"
 #include "err.h"
@@ -94,15 +93,12 @@ int dc_model_tensor_info(const struct dc_model *m, int64_t i, const char **name,
 int dc_session_create_kv(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
                          const char *cache_type, char *err) {
     *out = NULL;
-    int kv_type = DT_F32;
-    if (cache_type && strcasecmp(cache_type, "f32") != 0) {
-        if (strcasecmp(cache_type, "bf16") != 0)
-            return dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16)", cache_type);
-        kv_type = DT_BF16;
-    }
+    int kv_type;
+    int rc = fwd_kv_type_parse(cache_type, &kv_type, err);
+    if (rc) return rc;
     struct dc_session *s = calloc(1, sizeof(*s));
     if (!s) return dc_errf(err, DC_ENOMEM, "out of memory");
-    int rc = fwd_init_kv(&s->f, m->m, n_ctx, n_batch, 1, kv_type, err);
+    rc = fwd_init_kv(&s->f, m->m, n_ctx, n_batch, 1, kv_type, err);
     if (rc) {
         free(s);
         return rc;

@@ -16,6 +16,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "deepseek.h"
 #include "dtype.h"
@@ -186,6 +187,13 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
         fwd_free(f);
         return dc_errf(err, DC_ENOMEM, "out of memory for %d x %lld-token context", n_seq, (long long)n_ctx);
     }
+    return DC_OK;
+}
+
+int fwd_kv_type_parse(const char *name, int *kv_type, char *err) {
+    if (!name || !strcasecmp(name, "f32")) *kv_type = DT_F32;
+    else if (!strcasecmp(name, "bf16")) *kv_type = DT_BF16;
+    else return dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16)", name);
     return DC_OK;
 }
 

@@ -113,6 +113,10 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
                 char *err);
 void fwd_free(struct fwd *f); /* safe on a zeroed struct */
 
+/* KV cache element type by name: NULL or "f32" -> DT_F32, "bf16" -> DT_BF16
+ * (case-insensitive); DC_EINVAL for anything else. */
+int fwd_kv_type_parse(const char *name, int *kv_type, char *err);
+
 /* KV cache bytes per token of context for this model with fwd_init's f32
  * cache (all layers; K and V for dense models, latent + rope key for
  * deepseek2).  A bf16 deepseek2 cache takes half. */
