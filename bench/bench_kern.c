@@ -197,27 +197,43 @@ int main(int argc, char **argv) {
         if (!mats) return 1;
         for (int i = 0; i < n_mats; i++) {
             if (i > 0) memcpy(pool + mbytes * (size_t)i, pool, mbytes);
-            mats[i] = (struct kern_mat){type, pool + mbytes * (size_t)i, rows, cols};
+            mats[i] = (struct kern_mat){type, pool + mbytes * (size_t)i, rows, cols, NULL};
         }
         void *scr = bench_alloc(kern_matmul_scratch(&mats[0], nmax));
-        for (int v = 0; v < n_var; v++) {
-            const struct kern_ops *ops = variants[v];
+        /* the same pool packed for the active variant (kern_pack), timed as
+         * one more row when it has a packed form for the type */
+        const size_t pbytes = kern_pack_bytes(&mats[0]);
+        uint8_t *ppool = pbytes ? bench_alloc(pbytes * (size_t)n_mats) : NULL;
+        struct kern_mat *pmats = pbytes ? calloc((size_t)n_mats, sizeof(*pmats)) : NULL;
+        if (pbytes && !pmats) return 1;
+        for (int i = 0; pbytes && i < n_mats; i++) {
+            if (i == 0) kern_pack(&mats[0], ppool);
+            else memcpy(ppool + pbytes * (size_t)i, ppool, pbytes);
+            pmats[i] = mats[i];
+            pmats[i].pk = ppool + pbytes * (size_t)i;
+        }
+        for (int v = 0; v < n_var + (pbytes ? 1 : 0); v++) {
+            const int packed = v == n_var;
+            const struct kern_ops *ops = packed ? kern_active() : variants[v];
+            struct kern_mat *cur = packed ? pmats : mats;
             double med, med2;
-            double t1 = bench_time(ops, mats, n_mats, x, 1, y, scr, 0.5, 2 * n_mats, &med);
+            double t1 = bench_time(ops, cur, n_mats, x, 1, y, scr, 0.5, 2 * n_mats, &med);
             double gbs = (double)mbytes / t1 / 1e9, fl = 2.0 * (double)rows * (double)cols;
-            printf("  %-5s %-6s | n=1: %7.3f %7.3f %7.2f %5.0f%% %8.2f", dtype_name(type), ops->name, t1 * 1e3,
+            printf("  %-5s %-6s | n=1: %7.3f %7.3f %7.2f %5.0f%% %8.2f", dtype_name(type), packed ? "packed" : ops->name,
+                   t1 * 1e3,
                    med * 1e3, gbs, 100.0 * gbs / rbw, fl / t1 / 1e9);
             if (v == 0 && !ref_prompt) {
                 printf(" | (batched: --ref-prompt)\n");
                 continue;
             }
             for (int k = 0; k < n_ns; k++) {
-                double tk = bench_time(ops, mats, 1, x, ns[k], y, scr, 0.3, 2, &med2);
+                double tk = bench_time(ops, cur, 1, x, ns[k], y, scr, 0.3, 2, &med2);
                 printf(" | n=%lld: %8.2f %8.2f", (long long)ns[k], tk * 1e3, (double)ns[k] * fl / tk / 1e9);
             }
             printf("\n");
             fflush(stdout);
         }
+        free(pmats), free(ppool);
         free(scr), free(mats), free(pool);
     }
     printf("# best read bandwidth seen: %.1f GB/s (\"of bw\" is against the best seen so far)\n", rbw);

@@ -233,7 +233,7 @@ static void test_dispatch(void) {
         T_CHECK(kern_act_type(pairs[i][0]) == pairs[i][1], "act type of %s", dtype_name(pairs[i][0]));
     for (int i = 0; i < N_WTYPES; i++) {
         T_CHECK(a->vec_dot[wtypes[i]] && a->to_float[wtypes[i]], "active slots for %s", dtype_name(wtypes[i]));
-        struct kern_mat m = {wtypes[i], NULL, 10, dtype_block_elems(wtypes[i]) == 256 ? 512 : 64};
+        struct kern_mat m = {wtypes[i], NULL, 10, dtype_block_elems(wtypes[i]) == 256 ? 512 : 64, NULL};
         int at = kern_act_type(wtypes[i]);
         size_t need = at == DT_F32 ? 0 : (size_t)dtype_row_bytes(at, m.cols) * 7;
         T_CHECK(kern_matmul_scratch(&m, 7) >= need && kern_matmul_scratch(&m, 7) >= 64, "scratch %s",
@@ -280,7 +280,7 @@ static void test_to_float_gguf(void) {
         }
         /* the same data as a matrix, row by row through kern_get_row */
         int64_t cols = dtype_block_elems(type) == 256 ? 512 : 64;
-        struct kern_mat m = {type, blk, n / cols, cols};
+        struct kern_mat m = {type, blk, n / cols, cols, NULL};
         int64_t bad = 0;
         for (int64_t r = 0; r < m.rows; r++) {
             for (int64_t i = 0; i < cols; i++) y[i] = NAN;
@@ -530,7 +530,7 @@ static void test_matmul_variants(void) {
                     for (int ni = 0; ni < NN; ni++) {
                         int64_t rows = rowset[ri], n = nset[ni], ldy = rows + 3;
                         uint8_t *w = make_weights(type, rows, cols, (ri + ni) & 1, 31 * (unsigned long long)(ri * 4 + ni));
-                        struct kern_mat m = {type, w, rows, cols};
+                        struct kern_mat m = {type, w, rows, cols, NULL};
                         float *x = xalloc((size_t)(n * ldx) * 4);
                         make_acts(x, n, cols, ldx, 5 + (unsigned long long)(ri * 4 + ni));
                         float *y = xalloc((size_t)(n * ldy) * 4), *yr = xalloc((size_t)(n * ldy) * 4);
@@ -594,7 +594,7 @@ static void test_matmul_float_exact(void) {
         int type = types[ti];
         int64_t rows = 17, cols = 301, n = 5;
         uint8_t *w = make_weights(type, rows, cols, 0, 99);
-        struct kern_mat m = {type, w, rows, cols};
+        struct kern_mat m = {type, w, rows, cols, NULL};
         float *x = xalloc((size_t)(n * cols) * 4), *y = xalloc((size_t)(n * rows) * 4);
         make_acts(x, n, cols, cols, 3);
         for (int64_t i = 0; i < n * rows; i++) y[i] = NAN;
@@ -648,17 +648,21 @@ static void test_matmul_batch_exact(void) {
                                        {32 * 7, 32 * 13, 32 * 33, 32 * 50, 32 * 19, 32 * 20, 32 * 513},
                                        {256, 256 * 3, 256 * 5, 256 * 9, 256 * 65, 0, 0}};
         const int64_t *colset = colsets[be == 1 ? 0 : be == 32 ? 1 : 2];
-        int64_t checked = 0;
+        int64_t checked = 0, checked_pk = 0;
         for (int ci = 0; ci < 7 && colset[ci]; ci++) {
             int64_t cols = colset[ci], rows = cols > 8192 ? 19 : 35, ldx = cols + 3, ldy = rows + 2, nmax = 131;
             uint8_t *w = make_weights(type, rows, cols, ci & 1, 500 + (unsigned long long)(ti * 8 + ci));
-            struct kern_mat m = {type, w, rows, cols};
+            struct kern_mat m = {type, w, rows, cols, NULL};
             float *x = xalloc((size_t)(nmax * ldx) * 4), *y = xalloc((size_t)(nmax * ldy) * 4);
             make_acts(x, nmax, cols, ldx, 600 + (unsigned long long)ti);
             void *scr = xalloc(kern_matmul_scratch(&m, nmax));
             uint8_t *xq = at == DT_F32 ? NULL : xalloc((size_t)dtype_row_bytes(at, cols));
             float *ev = xalloc((size_t)(nmax * rows) * 4);
             size_t rb = (size_t)dtype_row_bytes(type, cols);
+            /* the packed form (kern_pack) of the active variant, when it has one */
+            const size_t pkb = kern_pack_bytes(&m), ptile = kern_pack_tile_bytes(&m);
+            uint8_t *pkw = pkb ? xalloc(pkb) : NULL;
+            if (pkw) kern_pack(&m, pkw);
             for (int v = 0; v < n_variants; v++) {
                 const struct kern_ops *ops = variants[v];
                 kern_vec_dot_fn dot = ops->vec_dot[type] ? ops->vec_dot[type] : kern_ops_ref.vec_dot[type];
@@ -674,30 +678,37 @@ static void test_matmul_batch_exact(void) {
                 }
                 for (int ni = 0; ni < (int)(sizeof(nset) / sizeof(nset[0])); ni++) {
                     int64_t n = nset[ni];
+                    /* pk 0: the mapped rows; 1: packed; 2: the packed view of rows 16 .. rows */
+                    for (int pk = 0; pk < (pkw && ops->vec_dot[type] == kern_active()->vec_dot[type] ? 3 : 1); pk++)
                     for (int nth = 1; nth <= 3; nth += 2) {
                         if (nth == 3 && n != 1 && n != 9) continue;
                         for (int64_t i = 0; i < n * ldy; i++) y[i] = NAN;
+                        const int64_t r0 = pk == 2 ? 16 : 0;
+                        struct kern_mat mv = {type, w + rb * (size_t)r0, rows - r0, cols,
+                                              pk ? pkw + (size_t)(r0 / 16) * ptile : NULL};
                         omp_set_num_threads(nth);
-                        kern_matmul_ops(ops, &m, x, ldx, n, y, ldy, scr);
+                        kern_matmul_ops(ops, &mv, x, ldx, n, y + r0, ldy, scr);
                         omp_set_num_threads(2);
                         int64_t bad = 0, gap = 0;
                         for (int64_t t = 0; t < n; t++) {
-                            for (int64_t r = 0; r < rows; r++) bad += memcmp(&ev[t * rows + r], &y[t * ldy + r], 4) != 0;
+                            for (int64_t r = r0; r < rows; r++) bad += memcmp(&ev[t * rows + r], &y[t * ldy + r], 4) != 0;
+                            for (int64_t r = 0; r < r0; r++) gap += !isnan(y[t * ldy + r]);
                             for (int64_t r = rows; r < ldy; r++) gap += !isnan(y[t * ldy + r]);
                         }
-                        checked += n * rows;
+                        checked += n * (rows - r0);
+                        checked_pk += pk ? n * (rows - r0) : 0;
                         T_CHECK(bad == 0 && gap == 0,
-                                "%s %s cols %lld n %lld threads %d: %lld of %lld outputs differ from per-token vec_dot, "
+                                "%s%s %s cols %lld n %lld threads %d: %lld of %lld outputs differ from per-token vec_dot, "
                                 "%lld padding cells written",
-                                ops->name, dtype_name(type), (long long)cols, (long long)n, nth, (long long)bad,
-                                (long long)(n * rows), (long long)gap);
+                                ops->name, pk ? " packed" : "", dtype_name(type), (long long)cols, (long long)n, nth,
+                                (long long)bad, (long long)(n * (rows - r0)), (long long)gap);
                     }
                 }
             }
-            free(w), free(x), free(y), free(scr), free(xq), free(ev);
+            free(w), free(x), free(y), free(scr), free(xq), free(ev), free(pkw);
         }
-        printf("  %-5s %lld outputs bit-equal to vec_dot (n = 1 .. 131, 1 and 3 threads)\n", dtype_name(type),
-               (long long)checked);
+        printf("  %-5s %lld outputs bit-equal to vec_dot (n = 1 .. 131, 1 and 3 threads), %lld of them packed\n",
+               dtype_name(type), (long long)checked, (long long)checked_pk);
     }
 }
 
@@ -710,7 +721,7 @@ static void test_matmul_in_team(void) {
         int type = types[ti];
         int64_t rows = 67, cols = dtype_block_elems(type) == 256 ? 512 : 224, n = 5;
         uint8_t *w = make_weights(type, rows, cols, 0, 11);
-        struct kern_mat m = {type, w, rows, cols};
+        struct kern_mat m = {type, w, rows, cols, NULL};
         float *x = xalloc((size_t)(n * cols) * 4), *y0 = xalloc((size_t)(n * rows) * 4),
               *y1 = xalloc((size_t)(n * rows) * 4);
         make_acts(x, n, cols, cols, 12);
@@ -748,7 +759,7 @@ static void test_matmul_local(void) {
         int type = types[jb];
         int64_t n = ns[jb], rows = 37 + jb, be = dtype_block_elems(type);
         int64_t cols = be == 1 ? 301 : be * (be == 256 ? 5 : 44);
-        m[jb] = (struct kern_mat){type, make_weights(type, rows, cols, jb & 1, 70 + (unsigned long long)jb), rows, cols};
+        m[jb] = (struct kern_mat){type, make_weights(type, rows, cols, jb & 1, 70 + (unsigned long long)jb), rows, cols, NULL};
         x[jb] = xalloc((size_t)(n * cols) * 4);
         y0[jb] = xalloc((size_t)(n * rows) * 4);
         y1[jb] = xalloc((size_t)(n * rows) * 4);
@@ -780,7 +791,7 @@ static void test_bad_input(void) {
     uint8_t q[256];
     for (int i = 0; i < 64; i++) x[i] = (float)i;
     T_CHECK(kern_quantize_row_ref(DT_Q5_0, x, q, 32) == DC_EUNSUPPORTED, "Q5_0 quantizer accepted");
-    const struct kern_mat bad[2] = {{DT_Q5_0, q, 2, 32}, {DT_Q8_0, q, 2, 40}};
+    const struct kern_mat bad[2] = {{DT_Q5_0, q, 2, 32, NULL}, {DT_Q8_0, q, 2, 40, NULL}};
     char scratch[256] __attribute__((aligned(64)));
     for (int i = 0; i < 2; i++) {
         T_CHECK(!kern_mat_ok(&bad[i]), "matrix %d accepted", i);
@@ -790,7 +801,7 @@ static void test_bad_input(void) {
         T_CHECK(isnan(y[0]) && isnan(y[1]) && isnan(y[4]) && isnan(y[5]) && isnan(y[2]) && isnan(y[7]),
                 "matrix %d: outputs not NaN", i);
     }
-    const struct kern_mat ok = {DT_F32, x, 2, 32};
+    const struct kern_mat ok = {DT_F32, x, 2, 32, NULL};
     T_CHECK(kern_mat_ok(&ok), "f32 matrix rejected");
     kern_get_row(&ok, 2, y);
     T_CHECK(isnan(y[0]) && isnan(y[31]), "row out of range not NaN");

@@ -184,7 +184,9 @@ static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat
         const int64_t g0 = (int64_t)ith * ng / nth, g1 = (int64_t)(ith + 1) * ng / nth;
         const int64_t r1 = g1 * KERN_MM_ROWS < w->rows ? g1 * KERN_MM_ROWS : w->rows;
         if (g1 > g0) {
-            const struct kern_mm_job job = {w->data, wrb, w->cols, xq, xstride, n, y, ldy};
+            const int pk = w->pk && kern_pack_avx512[wt].tile_bytes;
+            const struct kern_mm_job job = {w->data, wrb, w->cols, xq, xstride, n, y, ldy,
+                                            pk ? w->pk : NULL, pk ? kern_pack_avx512[wt].tile_bytes(w->cols) : 0};
             mm(&job, g0 * KERN_MM_ROWS, r1);
         }
         return;
@@ -251,6 +253,35 @@ void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, con
 void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,
                  int64_t ldy, void *scratch) {
     kern_matmul_ops(kern_active(), w, x, ldx, n, y, ldy, scratch);
+}
+
+/* The packer of the active variant for w, or NULL. */
+static const struct kern_packer *kern_packer_of(const struct kern_mat *w) {
+    if (!kern_mat_ok(w) || w->rows <= 0 || w->cols <= 0) return NULL;
+    const struct kern_ops *a = kern_active();
+    if (!a->vec_dot[w->type] || a->vec_dot[w->type] != kern_ops_avx512.vec_dot[w->type]) return NULL;
+    const struct kern_packer *p = &kern_pack_avx512[w->type];
+    return p->tile_bytes && p->pack_tile && kern_mm_avx512[w->type] ? p : NULL;
+}
+
+size_t kern_pack_tile_bytes(const struct kern_mat *w) {
+    const struct kern_packer *p = kern_packer_of(w);
+    return p ? p->tile_bytes(w->cols) : 0;
+}
+
+size_t kern_pack_bytes(const struct kern_mat *w) {
+    return kern_pack_tile_bytes(w) * (size_t)((w->rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS);
+}
+
+void kern_pack(const struct kern_mat *w, void *dst) {
+    const struct kern_packer *p = kern_packer_of(w);
+    if (!p) return;
+    const size_t tb = p->tile_bytes(w->cols), wrb = (size_t)dtype_row_bytes(w->type, w->cols);
+    for (int64_t r = 0; r < w->rows; r += KERN_MM_ROWS) {
+        const int nr = (int)(w->rows - r < KERN_MM_ROWS ? w->rows - r : KERN_MM_ROWS);
+        p->pack_tile((const uint8_t *)w->data + (size_t)r * wrb, wrb, nr, w->cols,
+                     (uint8_t *)dst + (size_t)(r / KERN_MM_ROWS) * tb);
+    }
 }
 
 void kern_get_row(const struct kern_mat *w, int64_t r, float *y) {

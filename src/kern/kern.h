@@ -65,6 +65,7 @@ struct kern_mat {
     const void *data;
     int64_t rows;   /* output channels */
     int64_t cols;   /* input channels = row length, whole blocks */
+    const void *pk; /* the same rows in the active variant's packed form (kern_pack), or NULL */
 };
 
 /* 1 if the kernels take this matrix (a type with a kernel, whole blocks per
@@ -97,6 +98,21 @@ void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const
  * per output. */
 void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
                        int64_t n, float *y, int64_t ldy, void *scratch);
+
+/* Packed weights.  The AVX-512 whole-matrix kernels read a matrix fastest
+ * when its rows are rearranged once, at load time, into tiles of 16 rows
+ * whose quants sit "rows in lanes" (the layout the GEMM would otherwise
+ * build on the stack for every call; kern_avx512_q.c).  Tile t holds rows
+ * 16t .. 16t+15, so rows [r0, r0 + n) of a packed matrix with r0 a multiple
+ * of 16 are packed at pk + (r0 / 16) * kern_pack_tile_bytes(w).  Results
+ * keep the same bits as the unpacked matrix.
+ *
+ * kern_pack_bytes: bytes of the packed form for the active variant, 0 when
+ * it has none for this matrix (then pk stays NULL).  kern_pack writes it to
+ * dst (64-byte aligned); the calling thread alone does the work. */
+size_t kern_pack_tile_bytes(const struct kern_mat *w);
+size_t kern_pack_bytes(const struct kern_mat *w);
+void kern_pack(const struct kern_mat *w, void *dst);
 
 /* Dequantizes row r of a weight matrix into n floats (embedding lookups);
  * NaNs for a matrix that fails kern_mat_ok or r outside [0, rows). */

@@ -93,6 +93,8 @@ struct kern_mm_job {
     int64_t n;
     float *y;
     int64_t ldy;
+    const uint8_t *pk; /* the packed form of W (kern_pack), or NULL */
+    size_t ptb;        /* its bytes per 16-row tile */
 };
 
 /* Computes Y[t][r] for every token t < n and rows r0 <= r < r1 (r0 a
@@ -103,6 +105,15 @@ struct kern_mm_job {
 #define KERN_MM_ROWS 16
 typedef void (*kern_mm_fn)(const struct kern_mm_job *job, int64_t r0, int64_t r1);
 extern const kern_mm_fn kern_mm_avx512[KERN_N_TYPES];
+/* The packed form the AVX-512 kernels take for a weight type (kern.h): bytes
+ * of one 16-row tile of a `cols`-column matrix, and the packer of one tile
+ * (nr <= 16 rows at w, row stride wrb; rows past nr are written as zeros).
+ * Types without one have NULL slots. */
+struct kern_packer {
+    size_t (*tile_bytes)(int64_t cols);
+    void (*pack_tile)(const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst);
+};
+extern const struct kern_packer kern_pack_avx512[KERN_N_TYPES];
 
 /* The AVX-512 integer dots (kern_avx512_q.c), for the kern_ops_avx512 table. */
 float kern_a5_dot_q8_0(int64_t n, const void *w, const void *xq);

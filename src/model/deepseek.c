@@ -99,7 +99,7 @@ static void mm_single(const struct model_mat *w, const float *x, int64_t ldx, in
     /* the variant's whole-matrix kernels on this thread alone: activation
      * quantized once, then the GEMV (or the GEMM for several tokens) with the
      * same bits as vec_dot per row and token */
-    const struct kern_mat k = {w->type, w->data, w->rows, w->cols};
+    const struct kern_mat k = {w->type, w->data, w->rows, w->cols, w->pk};
     kern_matmul_local(kern_active(), &k, x, ldx, n, y, ldy, qbuf);
 }
 

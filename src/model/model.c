@@ -23,7 +23,7 @@
 /* ---- linear weights -------------------------------------------------------- */
 
 static struct kern_mat mat_kern(const struct model_mat *w) {
-    struct kern_mat k = {w->type, w->data, w->rows, w->cols};
+    struct kern_mat k = {w->type, w->data, w->rows, w->cols, w->pk};
     return k;
 }
 
@@ -40,6 +40,9 @@ struct model_mat model_mat_rows(const struct model_mat *w, int64_t r0, int64_t n
     } else {
         v.data = (const uint8_t *)w->data + (size_t)r0 * (size_t)dtype_row_bytes(w->type, w->cols);
     }
+    /* packed tiles are 16 rows: a view starting inside one has none */
+    v.pk = w->pk && r0 % 16 == 0 ? w->pk + (size_t)(r0 / 16) * w->pk_tile : NULL;
+    if (!v.pk) v.pk_tile = 0;
     v.rows = n;
     return v;
 }
@@ -554,6 +557,82 @@ static int bind_deepseek2(struct model *m, char *err) {
 
 #undef LNAME
 
+/* ---- packed weights ------------------------------------------------------- */
+
+/* Calls fn on every matrix a forward pass multiplies with the plain matmul:
+ * not the embedding table (rows are looked up) nor the per-head W_UK of an
+ * unsplit kv_b (multiplied transposed). */
+static void each_matmul_mat(struct model *m, void (*fn)(struct model_mat *, void *), void *arg) {
+    const struct hparams *hp = &m->hp;
+    fn(&m->output, arg);
+    for (int64_t l = 0; l < hp->n_layer; l++) {
+        struct model_layer *L = &m->layers[l];
+        struct model_mat *one[] = {&L->wq,    &L->wk,    &L->wv,       &L->wo,    &L->w_gate, &L->w_up,  &L->w_down,
+                                   &L->wq_a,  &L->wq_b,  &L->wkv_a,    &L->gate_inp, &L->sh_gate, &L->sh_up, &L->sh_down};
+        for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) fn(one[i], arg);
+        if (L->wk_b)
+            for (int64_t h = 0; h < hp->n_head; h++) fn(&L->wk_b[h], arg);
+        if (L->wv_b)
+            for (int64_t h = 0; h < hp->n_head; h++) fn(&L->wv_b[h], arg);
+        if (L->exp_gate)
+            for (int64_t e = 0; e < hp->n_expert; e++) {
+                fn(&L->exp_gate[e], arg);
+                fn(&L->exp_up[e], arg);
+                fn(&L->exp_down[e], arg);
+            }
+    }
+}
+
+struct pack_list {
+    struct model_mat **mats;
+    size_t *off;
+    size_t n, total;
+};
+
+static void pack_collect(struct model_mat *w, void *arg) {
+    struct pack_list *pl = arg;
+    if (w->type == DT_F8_E4M3 || w->rows <= 0 || !w->data) return;
+    const struct kern_mat k = {w->type, w->data, w->rows, w->cols, NULL};
+    const size_t b = kern_pack_bytes(&k);
+    if (!b) return;
+    if (pl->mats) {
+        pl->mats[pl->n] = w;
+        pl->off[pl->n] = pl->total;
+        w->pk_tile = kern_pack_tile_bytes(&k);
+    }
+    pl->n++;
+    pl->total += (b + 63) & ~(size_t)63;
+}
+
+int model_pack(struct model *m, char *err) {
+    if (m->packed) return DC_OK;
+    struct pack_list pl = {0};
+    each_matmul_mat(m, pack_collect, &pl); /* count */
+    if (pl.n == 0) return DC_OK;
+    const size_t n = pl.n, total = pl.total;
+    pl = (struct pack_list){calloc(n, sizeof(*pl.mats)), calloc(n, sizeof(*pl.off)), 0, 0};
+    void *buf = NULL;
+    if (!pl.mats || !pl.off || posix_memalign(&buf, 64, total) != 0) {
+        free(pl.mats);
+        free(pl.off);
+        return dc_errf(err, DC_ENOMEM, "model: out of memory for %zu bytes of packed weights (DEEPC_REPACK=0 "
+                                       "runs from the mapped file)", total);
+    }
+    each_matmul_mat(m, pack_collect, &pl); /* record */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i = 0; i < pl.n; i++) {
+        struct model_mat *w = pl.mats[i];
+        const struct kern_mat k = {w->type, w->data, w->rows, w->cols, NULL};
+        kern_pack(&k, (uint8_t *)buf + pl.off[i]);
+    }
+    for (size_t i = 0; i < pl.n; i++) pl.mats[i]->pk = (const uint8_t *)buf + pl.off[i];
+    m->packed = buf;
+    m->packed_bytes = total;
+    free(pl.mats);
+    free(pl.off);
+    return DC_OK;
+}
+
 /* ---- loading --------------------------------------------------------------- */
 
 static int is_gguf_file(const char *path) {
@@ -627,6 +706,8 @@ int model_load(struct model **out, const char *path, char *err) {
     if (rc && rc != DC_ENOTFOUND) goto fail;
     if ((rc = rope_init(&m->rope, &m->hp, ff, err))) goto fail;
     compute_active_bytes(m);
+    const char *rp = getenv("DEEPC_REPACK");
+    if (!(rp && strcmp(rp, "0") == 0) && (rc = model_pack(m, err))) goto fail;
     *out = m;
     return DC_OK;
 fail:
@@ -640,6 +721,7 @@ void model_free(struct model *m) {
     free(m->owned);
     free(m->layers);
     free(m->views);
+    free(m->packed);
     gguf_free(m->gguf);
     st_free(m->st);
     free(m);

@@ -42,6 +42,9 @@ struct model_mat {
     const float *scale;
     int64_t scale_ld, row0;
     int32_t blk_r, blk_c;
+    /* the rows packed for the kernels (kern_pack, at load), or NULL; tile_bytes per 16 rows */
+    const uint8_t *pk;
+    size_t pk_tile;
 };
 
 /* Rows [r0, r0 + n) of w as a view. */
@@ -120,7 +123,16 @@ struct model {
     void **owned;                     /* those copies */
     int n_owned, cap_owned;
     struct model_mat *views;          /* per-head and per-expert views, owned */
+    void *packed;                     /* the packed weights (kern_pack) of all matrices, owned, or NULL */
+    size_t packed_bytes;
 };
+
+/* Packs every matrix the forward pass multiplies into one buffer for the
+ * active kernels (kern.h "Packed weights"), so decode and prefill read
+ * rows-in-lanes tiles instead of rearranging the mapped rows on every call.
+ * model_load calls it unless DEEPC_REPACK=0; the mapped file stays the
+ * source of embeddings and of every path without a packed kernel. */
+int model_pack(struct model *m, char *err);
 
 /* Loads and binds.  *out owns everything; free with model_free. */
 int model_load(struct model **out, const char *path, char *err);

@@ -634,7 +634,7 @@ int quant_run(const char *src, const char *dst, const char *type_s, int show_pro
         const int64_t orb = dtype_row_bytes(q->type, cols);
         struct kern_mat sm = {0};
         if (q->src) {
-            sm = (struct kern_mat){q->src->type, q->src->data, rows, cols};
+            sm = (struct kern_mat){q->src->type, q->src->data, rows, cols, NULL};
             bytes_in += q->src->nbytes;
         }
         for (int64_t j = 0; j < q->n_mats; j++) bytes_in += model_mat_bytes(&q->mats[j]);
