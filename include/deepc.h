@@ -40,6 +40,7 @@ struct dc_model_info {
     uint64_t file_size;        /* bytes of the mapped file(s) */
     uint64_t weight_bytes;     /* bytes of the bound weights (views into the map) */
     uint64_t owned_bytes;      /* bytes copied at load (small vectors converted to f32) */
+    uint64_t packed_bytes;     /* bytes of weights rearranged at load for the kernels (0 with DEEPC_REPACK=0) */
     uint64_t kv_bytes_per_token;
     int tied_embeddings;
     const char *rope_scaling;  /* "none", "linear", "llama3", "yarn" */

@@ -52,6 +52,7 @@ struct bench_result {
     double pp_tps, tg_tps;        /* best prompt / decode tokens per second */
     double tg_reps[BENCH_MAX_REPS]; /* decode tokens per second of each repetition [reps] */
     double fill_s;                /* seconds to fill --ctx-depth positions (0 if none) */
+    double load_s;                /* seconds dc_model_load took (mapping, binding, packing) */
     double bytes_per_tok, gbs;    /* weight bytes per decoded token; achieved decode GB/s */
 };
 
@@ -190,6 +191,8 @@ static void bench_print(const struct bench_opts *o, const struct dc_model_info *
             json_object_object_add(j, "decode_bw_pct", json_object_new_double(share));
         }
         json_object_object_add(j, "kernels", json_object_new_string(mi->kernels));
+        json_object_object_add(j, "load_s", json_object_new_double(r->load_s));
+        json_object_object_add(j, "packed_bytes", json_object_new_double((double)mi->packed_bytes));
         json_object_object_add(j, "cache_type", json_object_new_string(o->cache_type ? o->cache_type : "f32"));
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
         json_object_put(j);
@@ -197,6 +200,7 @@ static void bench_print(const struct bench_opts *o, const struct dc_model_info *
     }
     printf("model %s, %d threads, kernels %s, %s KV cache\n", o->path, nt, mi->kernels,
            o->cache_type ? o->cache_type : "f32");
+    printf("load    %.2f s (%.1f MB of weights packed for the kernels)\n", r->load_s, (double)mi->packed_bytes / 1e6);
     if (mr) printf("read bandwidth %.2f GB/s (%.0f MiB buffer, best of %d passes)\n", bw, (double)mr->bytes / 1048576.0,
                    mr->passes);
     printf("prompt  %ld tokens: %.2f tokens/s\n", o->n_prompt, r->pp_tps);
@@ -235,10 +239,12 @@ static int bench_model(const struct bench_opts *o, int nt, double bw, const stru
     struct dc_session *s = NULL;
     int32_t *ids = NULL;
     int rc = 1;
+    const double t_load = now_s();
     if (dc_model_load(&m, o->path, err)) {
         fprintf(stderr, "deepc: %s\n", err);
         return 1;
     }
+    const double load_s = now_s() - t_load;
     struct dc_model_info mi;
     dc_model_get_info(m, &mi);
     int64_t n_ctx = (o->depth > o->n_prompt ? o->depth : o->n_prompt) + o->n_gen + 1;
@@ -256,6 +262,7 @@ static int bench_model(const struct bench_opts *o, int nt, double bw, const stru
         ids[i] = (int32_t)(st % (unsigned long long)mi.n_vocab);
     }
     struct bench_result r = {0};
+    r.load_s = load_s;
     if (bench_run(s, ids, o, &r)) goto done;
     /* Weights one decoded token reads (spec/MODEL.md 7): every bound weight
      * once, except all but one row of an untied embedding table and, for MoE

@@ -126,6 +126,7 @@ int cmd_info(int argc, char **argv) {
         json_object_object_add(o, "file_size", json_object_new_int64((int64_t)mi.file_size));
         json_object_object_add(o, "weight_bytes", json_object_new_int64((int64_t)mi.weight_bytes));
         json_object_object_add(o, "allocated_at_load_bytes", json_object_new_int64((int64_t)mi.owned_bytes));
+        json_object_object_add(o, "packed_weight_bytes", json_object_new_int64((int64_t)mi.packed_bytes));
         json_object_object_add(o, "kv_bytes_per_token", json_object_new_int64((int64_t)mi.kv_bytes_per_token));
         json_object_object_add(o, "rss_after_load_bytes", json_object_new_int64((int64_t)rss1));
         json_object_object_add(o, "rss_growth_on_load_bytes", json_object_new_int64((int64_t)(rss1 - rss0)));
@@ -159,6 +160,9 @@ int cmd_info(int argc, char **argv) {
                mib(mi.weight_bytes));
         printf("allocated:        %.3f MiB at load (f32 copies of small vectors); RSS after load %.2f MiB\n",
                mib(mi.owned_bytes), mib(rss1));
+        if (mi.packed_bytes > 0)
+            printf("packed weights:   %.2f MiB rearranged at load for the %s kernels (DEEPC_REPACK=0: none)\n",
+                   mib(mi.packed_bytes), mi.kernels);
         if (mi.n_expert > 0)
             printf("experts:          %lld routed, %lld per token: a decoded token reads %.2f MiB of weights\n",
                    (long long)mi.n_expert, (long long)mi.n_expert_used, mib(mi.active_bytes_per_token));

@@ -68,6 +68,7 @@ void dc_model_get_info(const struct dc_model *dm, struct dc_model_info *info) {
     info->file_size = m->file_size;
     info->weight_bytes = m->weight_bytes;
     info->owned_bytes = m->owned_bytes;
+    info->packed_bytes = m->packed_bytes;
     info->kv_bytes_per_token = fwd_kv_bytes_per_token(m);
     info->tied_embeddings = hp->tied_embeddings;
     info->rope_scaling = rope_scaling_name(hp->rope_scaling);

@@ -634,17 +634,18 @@ Q5_NOINL void q5_repack32(int ty, const uint8_t *w, size_t wrb, int nr, int64_t 
 
 /* ------------------------- 32-element types: packed weights (kern_pack) */
 
-/* A 16-row tile of a packed matrix is its groups of 16 blocks in order (the
- * last one padded with zero blocks), each group
- *   d  f16 [16 blocks][16 rows]              512 bytes
- *   m  f16 [16 blocks][16 rows]  (Q4_1)      512 bytes
- *   qs [16 blocks][nreg][16 rows][4 bytes]   nreg = 8 (Q8_0) or 4 (Q4) vectors
+/* A 16-row tile of a packed matrix is its groups of 16 blocks in order, each
+ * group of nbg blocks (16, or fewer in the last one)
+ *   d  f16 [nbg blocks][16 rows]              dsz = 32 nbg rounded up to 64 bytes
+ *   m  f16 [nbg blocks][16 rows]  (Q4_1)      dsz bytes
+ *   qs [nbg blocks][nreg][16 rows][4 bytes]   nreg = 8 (Q8_0) or 4 (Q4) vectors
  * so the micro-kernel loads each vector as it is: Q8_0 register g lane i =
  * row i's quants 4g..4g+3 ^ 0x80 (as u8, like the repack); Q4 register g
  * lane i = row i's quant bytes 4g..4g+3, whose low nibbles pair with
  * activation dword g and high nibbles with dword g + 4.  Same bytes per
  * block as the file for Q4_0 and Q8_0 (18, 34 x 16 rows), all loads 64-byte
- * aligned. */
+ * aligned, no padding blocks: the tile is one dense stream, which the
+ * prefetch (Q5_PFD) walks at the rate the blocks are consumed. */
 /* Prefetch distance of the packed kernels, bytes ahead in the tile stream.
  * Without it a decode GEMV streamed Q4_0 from DRAM at 11 GB/s on one core
  * (38 GB/s from L2): the loads of this kernel are too sparse among its
@@ -653,25 +654,29 @@ Q5_NOINL void q5_repack32(int ty, const uint8_t *w, size_t wrb, int nr, int64_t 
  * Q8_0 (20.5; docs/PERFORMANCE.md). */
 enum { Q5_PFD = 8192 };
 static inline int q5_pnreg(int ty) { return ty == Q5_Q8_0 ? 8 : 4; }
-static inline size_t q5_pqoff(int ty) { return ty == Q5_Q4_1 ? 1024 : 512; }
-static inline size_t q5_pgb(int ty) { return q5_pqoff(ty) + (size_t)(16 * q5_pnreg(ty) * 64); }
+static inline size_t q5_pdsz(int nbg) { return ((size_t)nbg * 32 + 63) & ~(size_t)63; }
+static inline size_t q5_pqoff(int ty, int nbg) { return q5_pdsz(nbg) * (ty == Q5_Q4_1 ? 2 : 1); }
+static inline size_t q5_pgsz(int ty, int nbg) { return q5_pqoff(ty, nbg) + (size_t)(nbg * q5_pnreg(ty) * 64); }
+static inline size_t q5_pgb(int ty) { return q5_pgsz(ty, 16); } /* a whole group */
 
 static size_t q5_ptile_bytes(int ty, int64_t cols) {
-    return (size_t)((cols / KB_QK + 15) / 16) * q5_pgb(ty);
+    const int64_t nb = cols / KB_QK;
+    return (size_t)(nb / 16) * q5_pgb(ty) + (nb % 16 ? q5_pgsz(ty, (int)(nb % 16)) : 0);
 }
 
 static void q5_pack_tile(int ty, const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst) {
-    const int64_t nb = cols / KB_QK, ng = (nb + 15) / 16;
+    const int64_t nb = cols / KB_QK;
     const int S = q5_wsz(ty), qs = q5_wqs(ty), nreg = q5_pnreg(ty);
-    const size_t gb = q5_pgb(ty), qo = q5_pqoff(ty);
-    memset(dst, 0, (size_t)ng * gb);
+    memset(dst, 0, q5_ptile_bytes(ty, cols));
     for (int64_t b = 0; b < nb; b++) {
-        uint8_t *g = dst + (size_t)(b / 16) * gb;
+        const int nbg = (int)(nb - b / 16 * 16 < 16 ? nb - b / 16 * 16 : 16);
+        uint8_t *g = dst + (size_t)(b / 16) * q5_pgb(ty);
         const int k = (int)(b % 16);
+        const size_t dsz = q5_pdsz(nbg), qo = q5_pqoff(ty, nbg);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = w + (size_t)i * wrb + (size_t)b * (size_t)S;
             memcpy(g + 32 * k + 2 * i, blk, 2);
-            if (ty == Q5_Q4_1) memcpy(g + 512 + 32 * k + 2 * i, blk + KB_Q4_1_M, 2);
+            if (ty == Q5_Q4_1) memcpy(g + dsz + 32 * k + 2 * i, blk + KB_Q4_1_M, 2);
             for (int r = 0; r < nreg; r++) {
                 uint8_t *o = g + qo + (size_t)(k * nreg + r) * 64 + 4 * i;
                 memcpy(o, blk + qs + 4 * r, 4);
@@ -693,7 +698,7 @@ static void q5_pack_q4_1(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_
  * activation dword g in vector g) and its d (and m) as floats: from the
  * stack repack (wb, dws, mws) or, when pg is a packed group, from it. */
 Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
-                      int b, __m512i w[8], __m512 *dw, __m512 *mw) {
+                      int nbg, int b, __m512i w[8], __m512 *dw, __m512 *mw) {
     if (!packed) {
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(wb + 8 * b + g);
@@ -701,9 +706,8 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
         if (ty == Q5_Q4_1) *mw = _mm512_load_ps(mws + 16 * b);
         return;
     }
-    const uint8_t *q = pg + q5_pqoff(ty) + (size_t)b * (size_t)(q5_pnreg(ty) * 64);
     /* the tile is one stream: prefetch its bytes Q5_PFD ahead, a block's
-     * share (group bytes / 16) per block, d and m lines included */
+     * share of a whole group per block, d and m lines included */
     const size_t bs = q5_pgb(ty) / 16;
 #pragma GCC unroll 9
     for (int k = 0; k < (int)((bs + 63) / 64); k++) {
@@ -711,6 +715,7 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
         if (ty == Q5_Q8_0) _mm_prefetch(a, _MM_HINT_T1);
         else _mm_prefetch(a, _MM_HINT_T0);
     }
+    const uint8_t *q = pg + q5_pqoff(ty, nbg) + (size_t)b * (size_t)(q5_pnreg(ty) * 64);
     if (ty == Q5_Q8_0) {
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(q + 64 * g);
@@ -724,7 +729,7 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
         }
     }
     *dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pg + 32 * b)));
-    if (ty == Q5_Q4_1) *mw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pg + 512 + 32 * b)));
+    if (ty == Q5_Q4_1) *mw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pg + q5_pdsz(nbg) + 32 * b)));
 }
 
 /* acc[t] += the group trees of nbg <= 16 blocks for NT tokens, the weights
@@ -740,7 +745,7 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
         const uint8_t *q = x + (size_t)b * (size_t)xb + xq;
         __m512i w[8];
         __m512 dw, mw = _mm512_setzero_ps();
-        q5_wblock(ty, packed, wb, dws, mws, pg, b, w, &dw, &mw);
+        q5_wblock(ty, packed, wb, dws, mws, pg, nbg, b, w, &dw, &mw);
         /* the tokens' sums are independent chains: interleave them; with
          * few tokens each sum is split into NC chains too (i32 sums are
          * exact, so the split changes no bits) */
