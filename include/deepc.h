@@ -40,7 +40,7 @@ struct dc_model_info {
     uint64_t file_size;        /* bytes of the mapped file(s) */
     uint64_t weight_bytes;     /* bytes of the bound weights (views into the map) */
     uint64_t owned_bytes;      /* bytes copied at load (small vectors converted to f32) */
-    uint64_t packed_bytes;     /* bytes of weights rearranged at load for the kernels (0 with DEEPC_REPACK=0) */
+    uint64_t packed_bytes;     /* bytes of weights copied by dc_model_pack (0 if not packed) */
     uint64_t kv_bytes_per_token;
     int tied_embeddings;
     const char *rope_scaling;  /* "none", "linear", "llama3", "yarn" */
@@ -53,6 +53,11 @@ struct dc_model_info {
 
 int dc_model_load(struct dc_model **out, const char *path, char *err);
 void dc_model_free(struct dc_model *m); /* NULL is a no-op */
+/* Copies the weight matrices into the kernels' packed layout (faster 4-bit
+ * decode and prompt processing; costs a second copy of the matrices in
+ * memory and load time).  Call right after dc_model_load, before any session
+ * is created; a second call does nothing. */
+int dc_model_pack(struct dc_model *m, char *err);
 void dc_model_get_info(const struct dc_model *m, struct dc_model_info *info);
 /* Name and type of weight tensor i (0 <= i < n), for inspection. */
 int64_t dc_model_n_tensors(const struct dc_model *m);

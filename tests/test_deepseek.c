@@ -480,7 +480,7 @@ static void check_hidden(const struct model *m, struct json_object *mo, const ch
 static void test_deepseek_files(void) {
     struct json_object *root = manifest();
     if (!root) return;
-    int n_files = 0, n_q8 = 0, n_fp8 = 0, n_legacy = 0, n_lc = 0;
+    int n_files = 0, n_q8 = 0, n_fp8 = 0, n_legacy = 0, n_lc = 0, n_packed = 0;
     struct json_object *models = jget(root, "models");
     for (size_t i = 0; i < json_object_array_length(models); i++) {
         struct json_object *mo = json_object_array_get_idx(models, i);
@@ -504,6 +504,17 @@ static void test_deepseek_files(void) {
             check_decode(m, mo, kind, label);
             check_experts(m, mo, kind, label);
             check_hidden(m, mo, kind, label);
+            if (ref && is_q8(kind)) {
+                /* the same file with its matrices packed for the kernels (--repack) */
+                char perr[DC_ERR_LEN];
+                T_CHECK(model_pack(m, perr) == 0, "%s: model_pack: %s", label, perr);
+                snprintf(label, sizeof(label), "%s %s packed", name, kind);
+                printf("  %-28s %zu bytes packed\n", label, m->packed_bytes);
+                T_CHECK(m->packed_bytes > 0 || strcmp(kern_active()->name, "avx512") != 0, "%s: nothing packed", label);
+                check_logits(m, mo, kind, ref, label, 0);
+                check_decode(m, mo, kind, label);
+                n_packed++;
+            }
             n_files++;
             n_q8 += is_q8(kind);
             if (m->layers[0].wkv_a.type == DT_F8_E4M3) {
@@ -517,7 +528,8 @@ static void test_deepseek_files(void) {
             model_free(m);
         }
     }
-    printf("  %d files (%d q8_0, %d fp8, %d legacy GGUF), %d against llama.cpp\n", n_files, n_q8, n_fp8, n_legacy, n_lc);
+    printf("  %d files (%d q8_0, %d fp8, %d legacy GGUF), %d against llama.cpp, %d also packed\n", n_files, n_q8, n_fp8,
+           n_legacy, n_lc, n_packed);
     T_CHECK(n_files >= 10 && n_q8 >= 2 && n_fp8 >= 2 && n_legacy >= 1 && n_lc >= 2, "too few files checked");
     json_object_put(root);
 }

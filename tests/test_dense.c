@@ -150,7 +150,7 @@ static void test_dense_logits(void) {
     if (!root) return;
     struct json_object *models;
     T_CHECK(json_object_object_get_ex(root, "models", &models), "manifest has no models");
-    int n_files = 0, n_llamacpp = 0;
+    int n_files = 0, n_llamacpp = 0, n_packed = 0;
     for (size_t mi = 0; mi < json_object_array_length(models); mi++) {
         struct json_object *mo = json_object_array_get_idx(models, mi), *jname, *files, *logits, *seqs, *jnv, *lc;
         json_object_object_get_ex(mo, "name", &jname);
@@ -184,11 +184,23 @@ static void test_dense_logits(void) {
                 check_against(m, seqs, n_vocab, rpath, Q8_LLAMACPP_BOUND, Q8_LLAMACPP_NMSE, 1, label);
                 n_llamacpp++;
             }
+            if (q8) {
+                /* the same file with its matrices packed for the kernels (--repack) */
+                T_CHECK(dc_model_pack(m, err) == 0, "%s: pack: %s", path, err);
+                struct dc_model_info inf;
+                dc_model_get_info(m, &inf);
+                T_CHECK(inf.packed_bytes > 0 || strcmp(inf.kernels, "avx512") != 0, "%s: nothing packed", path);
+                snprintf(rpath, sizeof(rpath), "%s/%s", dense_dir(), json_object_get_string(jref));
+                snprintf(label, sizeof(label), "%s %s packed vs torch", name, kind);
+                check_against(m, seqs, n_vocab, rpath, 0.5, 1e-3, 0, label);
+                n_packed++;
+            }
             dc_model_free(m);
         }
     }
     T_CHECK(n_files >= 16, "only %d model files checked", n_files);
     T_CHECK(n_llamacpp >= 4, "only %d files checked against llama.cpp", n_llamacpp);
+    T_CHECK(n_packed >= 4, "only %d files checked packed", n_packed);
     json_object_put(root);
 }
 

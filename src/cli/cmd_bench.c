@@ -33,7 +33,7 @@
 
 #define BENCH_USAGE                                                                                              \
     "usage: deepc bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--reps R] [--json]\n"              \
-    "                         [--membw | --membw-gbs GBS] [--membw-mib MIB] [--cache-type f32|bf16]\n"            \
+    "                         [--membw | --membw-gbs GBS] [--membw-mib MIB] [--cache-type f32|bf16] [--repack]\n"            \
     "       deepc bench --membw [-t THREADS] [--membw-mib MIB] [--json]\n"
 
 enum { BENCH_MEMBW_PASSES = 10, BENCH_MAX_REPS = 100 };
@@ -43,6 +43,7 @@ struct bench_opts {
     const char *cache_type; /* KV cache element type (NULL: f32) */
     long n_prompt, n_gen, threads, depth, reps;
     int json;
+    int repack;         /* dc_model_pack after loading */
     int membw;          /* measure the read bandwidth */
     long membw_mib;     /* its buffer, MiB */
     double membw_gbs;   /* given bandwidth (0: none) */
@@ -90,6 +91,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o) {
             bad = end == v || *end || !isfinite(o->membw_gbs) || o->membw_gbs <= 0;
         } else if (!strcmp(a, "--cache-type") && v) o->cache_type = argv[++i];
         else if (!strcmp(a, "--membw")) o->membw = 1;
+        else if (!strcmp(a, "--repack")) o->repack = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!o->path && a[0] != '-') o->path = a;
         else {
@@ -200,7 +202,11 @@ static void bench_print(const struct bench_opts *o, const struct dc_model_info *
     }
     printf("model %s, %d threads, kernels %s, %s KV cache\n", o->path, nt, mi->kernels,
            o->cache_type ? o->cache_type : "f32");
-    printf("load    %.2f s (%.1f MB of weights packed for the kernels)\n", r->load_s, (double)mi->packed_bytes / 1e6);
+    if (mi->packed_bytes > 0)
+        printf("load    %.2f s, %.1f MB of weights packed for the kernels (--repack)\n", r->load_s,
+               (double)mi->packed_bytes / 1e6);
+    else
+        printf("load    %.2f s, weights used in place from the mapped file\n", r->load_s);
     if (mr) printf("read bandwidth %.2f GB/s (%.0f MiB buffer, best of %d passes)\n", bw, (double)mr->bytes / 1048576.0,
                    mr->passes);
     printf("prompt  %ld tokens: %.2f tokens/s\n", o->n_prompt, r->pp_tps);
@@ -242,6 +248,11 @@ static int bench_model(const struct bench_opts *o, int nt, double bw, const stru
     const double t_load = now_s();
     if (dc_model_load(&m, o->path, err)) {
         fprintf(stderr, "deepc: %s\n", err);
+        return 1;
+    }
+    if (o->repack && dc_model_pack(m, err)) {
+        fprintf(stderr, "deepc: %s\n", err);
+        dc_model_free(m);
         return 1;
     }
     const double load_s = now_s() - t_load;

@@ -214,6 +214,7 @@ struct gen_opts {
     long budget;
     long ctx;
     int json;
+    int repack;               /* --repack: weights copied into the packed layout at load */
 };
 
 static int parse_opts(int argc, char **argv, struct gen_opts *o, int chat) {
@@ -230,6 +231,7 @@ static int parse_opts(int argc, char **argv, struct gen_opts *o, int chat) {
         else if (!strcmp(a, "--chat-template") && v) o->tmpl = argv[++i];
         else if (!strcmp(a, "--ctx") && v) o->ctx = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--cache-type") && v) o->cache_type = argv[++i];
+        else if (!strcmp(a, "--repack")) o->repack = 1;
         else if (!strcmp(a, "--reasoning-budget") && v) o->budget = strtol(argv[++i], NULL, 10);
         else if (!strcmp(a, "--think") && v) {
             const char *t = argv[++i];
@@ -255,6 +257,7 @@ static struct engine *open_engine(const struct gen_opts *o) {
     p.queue_max = 0;
     p.chat_template = o->tmpl;
     p.cache_type = o->cache_type;
+    p.repack = o->repack;
     if (o->ctx > 0) p.n_ctx = o->ctx;
     char err[DC_ERR_LEN], warn[DC_ERR_LEN];
     struct engine *e = NULL;
@@ -294,7 +297,7 @@ int cmd_run(int argc, char **argv) {
     struct gen_opts o;
     if (parse_opts(argc, argv, &o, 0) || !o.prompt) {
         fprintf(stderr, "usage: deepc run MODEL -p PROMPT [-n N] [--temp T] [--seed S] [--json] [--system TEXT]\n"
-                        "                 [--think on|off] [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|bf16]\n"
+                        "                 [--think on|off] [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|bf16] [--repack]\n"
                         "       deepc run MODEL --ids 1,2,3 [-n N]\n");
         return 2;
     }
@@ -419,7 +422,8 @@ int cmd_chat(int argc, char **argv) {
     struct gen_opts o;
     if (parse_opts(argc, argv, &o, 1)) {
         fprintf(stderr, "usage: deepc chat MODEL [--think on|off] [--system TEXT] [--temp T] [--seed S] [-n N]\n"
-                        "                  [--reasoning-budget N] [--chat-template NAME] [--ctx N]\n");
+                        "                  [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|bf16]\n"
+                        "                  [--repack]\n");
         return 2;
     }
     warm_pages(o.model);

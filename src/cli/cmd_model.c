@@ -161,8 +161,7 @@ int cmd_info(int argc, char **argv) {
         printf("allocated:        %.3f MiB at load (f32 copies of small vectors); RSS after load %.2f MiB\n",
                mib(mi.owned_bytes), mib(rss1));
         if (mi.packed_bytes > 0)
-            printf("packed weights:   %.2f MiB rearranged at load for the %s kernels (DEEPC_REPACK=0: none)\n",
-                   mib(mi.packed_bytes), mi.kernels);
+            printf("packed weights:   %.2f MiB copied for the %s kernels\n", mib(mi.packed_bytes), mi.kernels);
         if (mi.n_expert > 0)
             printf("experts:          %lld routed, %lld per token: a decoded token reads %.2f MiB of weights\n",
                    (long long)mi.n_expert, (long long)mi.n_expert_used, mib(mi.active_bytes_per_token));

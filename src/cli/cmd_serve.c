@@ -52,6 +52,8 @@ static void usage(FILE *f) {
             "  --batch N               tokens per forward pass (default 512)\n"
             "  --threads N             compute threads (default: all cores)\n"
             "  --cache-type f32|bf16   KV cache element type (bf16: DeepSeek latent cache, half the bytes)\n"
+            "  --repack                copy the weights into the kernels' packed layout at load: faster\n"
+            "                          decode and batches, a second copy of the matrices in memory\n"
             "  --queue N               requests waiting for a slot before 429 (default 64)\n"
             "  --api-key KEY           require 'Authorization: Bearer KEY' (or DEEPC_API_KEY)\n"
             "  --api-key-file F        keys from a file, one per line\n"
@@ -137,6 +139,7 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--batch")) { if (parse_long(a, v, 1, 1 << 16, &x)) return 2; ep.n_batch = x; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (parse_long(a, v, 0, 1024, &x)) return 2; ep.n_threads = (int)x; }
         else if (!strcmp(a, "--cache-type") && v) ep.cache_type = v;
+        else if (!strcmp(a, "--repack")) ep.repack = 1;
         else if (!strcmp(a, "--queue")) { if (parse_long(a, v, 0, 1 << 20, &x)) return 2; ep.queue_max = (int32_t)x; }
         else if (!strcmp(a, "--api-key")) key = v;
         else if (!strcmp(a, "--api-key-file")) key_file = v;

@@ -200,6 +200,7 @@ int engine_open(struct engine **out, const char *model_path, const struct engine
     struct json_object *tc_owner = NULL;
     int rc;
     if ((rc = model_load(&e->m, model_path, err))) goto fail;
+    if (p.repack && (rc = model_pack(e->m, err))) goto fail;
     if (e->m->source == MODEL_SRC_GGUF) rc = tok_load_gguf(&e->tok, e->m->gguf, err);
     else rc = tok_load_path(&e->tok, model_path, err);
     if (rc) goto fail;

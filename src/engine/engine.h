@@ -49,6 +49,7 @@ struct engine_params {
     const char *chat_template;      /* template name override, or NULL to detect */
     int n_threads;                  /* 0: OMP default */
     const char *cache_type;         /* KV cache element type: NULL/"f32", or "bf16" (deepseek2 latent cache) */
+    int repack;                     /* copy the weights into the kernels' packed layout at load (model_pack) */
 };
 
 void engine_params_default(struct engine_params *p);

@@ -35,6 +35,8 @@ int dc_model_load(struct dc_model **out, const char *path, char *err) {
     return DC_OK;
 }
 
+int dc_model_pack(struct dc_model *m, char *err) { return model_pack(m->m, err); }
+
 void dc_model_free(struct dc_model *m) {
     if (!m) return;
     model_free(m->m);

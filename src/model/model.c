@@ -615,8 +615,8 @@ int model_pack(struct model *m, char *err) {
     if (!pl.mats || !pl.off || posix_memalign(&buf, 64, total) != 0) {
         free(pl.mats);
         free(pl.off);
-        return dc_errf(err, DC_ENOMEM, "model: out of memory for %zu bytes of packed weights (DEEPC_REPACK=0 "
-                                       "runs from the mapped file)", total);
+        return dc_errf(err, DC_ENOMEM, "model: out of memory for %zu bytes of packed weights (without --repack "
+                                       "the weights are used from the mapped file)", total);
     }
     each_matmul_mat(m, pack_collect, &pl); /* record */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -706,8 +706,6 @@ int model_load(struct model **out, const char *path, char *err) {
     if (rc && rc != DC_ENOTFOUND) goto fail;
     if ((rc = rope_init(&m->rope, &m->hp, ff, err))) goto fail;
     compute_active_bytes(m);
-    const char *rp = getenv("DEEPC_REPACK");
-    if (!(rp && strcmp(rp, "0") == 0) && (rc = model_pack(m, err))) goto fail;
     *out = m;
     return DC_OK;
 fail:

@@ -123,15 +123,18 @@ struct model {
     void **owned;                     /* those copies */
     int n_owned, cap_owned;
     struct model_mat *views;          /* per-head and per-expert views, owned */
-    void *packed;                     /* the packed weights (kern_pack) of all matrices, owned, or NULL */
+    void *packed;                     /* the packed weights (model_pack) of all matrices, owned, or NULL */
     size_t packed_bytes;
 };
 
 /* Packs every matrix the forward pass multiplies into one buffer for the
  * active kernels (kern.h "Packed weights"), so decode and prefill read
  * rows-in-lanes tiles instead of rearranging the mapped rows on every call.
- * model_load calls it unless DEEPC_REPACK=0; the mapped file stays the
- * source of embeddings and of every path without a packed kernel. */
+ * Only on request (`--repack`): it copies the weights (about the size of the
+ * quantized matrices, allocated once) where loading otherwise uses the
+ * mapping in place.  The mapped file stays the source of embeddings and of
+ * every path without a packed kernel.  Call before any forward state is
+ * created from m (nothing may be running on it); a second call is a no-op. */
 int model_pack(struct model *m, char *err);
 
 /* Loads and binds.  *out owns everything; free with model_free. */
