@@ -154,12 +154,18 @@ def main():
                     help="compare decode at N cached positions with decode at an empty cache")
     ap.add_argument("--cache-type", default=None,
                     help="deepc's KV cache type (f32 default, bf16); llama.cpp keeps its default f16 cache")
+    ap.add_argument("--repack", action="store_true",
+                    help="run deepc with --repack (weights packed for its kernels at load, as llama.cpp's CPU "
+                         "backend repacks Q4_0 by default)")
     a = ap.parse_args()
     if a.cache_type:
         DEEPC_EXTRA.extend(["--cache-type", a.cache_type])
+    if a.repack:
+        DEEPC_EXTRA.append("--repack")
     import llama_cpp
     threads = [int(x) for x in a.t.split(",")]
-    print(f"llama-cpp-python {llama_cpp.__version__}; load average {os.getloadavg()[0]:.2f}")
+    print(f"llama-cpp-python {llama_cpp.__version__}; load average {os.getloadavg()[0]:.2f}; deepc options: "
+          f"{' '.join(DEEPC_EXTRA) or '(none)'}")
     rows = []
     if a.ctx_depth > 0:
         print(f"decode {a.n} tokens at an empty cache and at {a.ctx_depth} cached positions, "

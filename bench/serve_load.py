@@ -151,6 +151,8 @@ def start_deepc(a, levels):
            str(a.ctx), "--queue", "256"]
     if a.threads:
         cmd += ["--threads", str(a.threads)]
+    if a.repack:
+        cmd += ["--repack"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     r, _, _ = select.select([p.stdout], [], [], 60)
     line = p.stdout.readline() if r else ""
@@ -207,6 +209,7 @@ def main():
     ap.add_argument("--requests", type=int, default=2, help="requests per stream and level")
     ap.add_argument("--ctx", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--repack", action="store_true", help="deepc serve --repack (weights packed at load)")
     ap.add_argument("--ignore-eos", action="store_true",
                     help="send ignore_eos so every request generates exactly --tokens tokens")
     ap.add_argument("--llama-python", default="", help="python with llama-cpp-python[server] to compare")

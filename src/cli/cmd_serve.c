@@ -119,6 +119,10 @@ int cmd_serve(int argc, char **argv) {
             ho.quiet = 1;
             continue;
         }
+        if (!strcmp(a, "--repack")) {
+            ep.repack = 1;
+            continue;
+        }
         if (a[0] != '-') {
             if (model) {
                 fprintf(stderr, "deepc serve: more than one MODEL given ('%s')\n", a);
@@ -139,7 +143,6 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--batch")) { if (parse_long(a, v, 1, 1 << 16, &x)) return 2; ep.n_batch = x; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (parse_long(a, v, 0, 1024, &x)) return 2; ep.n_threads = (int)x; }
         else if (!strcmp(a, "--cache-type") && v) ep.cache_type = v;
-        else if (!strcmp(a, "--repack")) ep.repack = 1;
         else if (!strcmp(a, "--queue")) { if (parse_long(a, v, 0, 1 << 20, &x)) return 2; ep.queue_max = (int32_t)x; }
         else if (!strcmp(a, "--api-key")) key = v;
         else if (!strcmp(a, "--api-key-file")) key_file = v;
