@@ -1436,12 +1436,61 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
     const int NC = NT >= 2 ? 1 : 2;
     for (int i = 0; i < nsk; i++, p += sbb) {
         const uint8_t *bx = x + (size_t)i * KB_Q8_K_SIZE + KB_Q8_K_QS;
-        /* the record's prefetch lines, one per weight load (a burst of 37
-         * or 53 prefetches at the record's start streamed Q4_K at 15 GB/s,
-         * Q6_K at 10), to L2: T1 measured 24-30 GB/s against 19-24 for T0 */
+        /* the record's prefetch lines, spread over its weight loads (a burst
+         * of 37 or 53 prefetches at the record's start streamed Q4_K at 15
+         * GB/s, Q6_K at 10), to L2 (T1 measured better than T0) */
         const char *pfi = pf ? (const char *)(pf + i * sbb) : NULL;
         __m512i tot[Q5_NT], mn[Q5_NT];
-        if (ty == Q5_K6) {
+        if (ty == Q5_K6 && NT <= 2) {
+            /* few tokens: the 4 quant vectors of dword g (m = 0..3) from one
+             * load each of ql, ql + 32 bytes and qh; 8 chains per token */
+            const __m512i m30 = _mm512_set1_epi8(0x30), m0f = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                __m512i s[4][2][2]; /* [m][group 8h + 2m + u][token] */
+#pragma GCC unroll 4
+                for (int m = 0; m < 4; m++)
+#pragma GCC unroll 2
+                    for (int u = 0; u < 2; u++)
+#pragma GCC unroll 2
+                        for (int t = 0; t < NT; t++) s[m][u][t] = _mm512_set1_epi32(ax[(t * ld + i) * Q5_PAW + 8 * h + 2 * m + u]);
+#pragma GCC unroll 8
+                for (int g = 0; g < 8; g++) {
+#pragma GCC unroll 4
+                    for (int k = 0; k < 4; k++)
+                        if (pfi && 4 * (8 * h + g) + k < Q5_PK6_SB / 64)
+                        _mm_prefetch(pfi + 64 * (4 * (8 * h + g) + k), _MM_HINT_T1);
+                    const __m512i ql0 = _mm512_load_si512(p + Q5_PK6_QL + 64 * (16 * h + g));
+                    const __m512i ql1 = _mm512_load_si512(p + Q5_PK6_QL + 64 * (16 * h + 8 + g));
+                    const __m512i qh = _mm512_load_si512(p + Q5_PK6_QH + 64 * (8 * h + g));
+#pragma GCC unroll 4
+                    for (int m = 0; m < 4; m++) {
+                        const __m512i a = m == 0 ? ql0 : m == 1 ? ql1 : _mm512_srli_epi16(m == 2 ? ql0 : ql1, 4);
+                        const __m512i hb = _mm512_and_si512(m == 0   ? _mm512_slli_epi16(qh, 4)
+                                                            : m == 1 ? _mm512_slli_epi16(qh, 2)
+                                                            : m == 2 ? qh
+                                                                     : _mm512_srli_epi16(qh, 2),
+                                                            m30);
+                        const __m512i q = _mm512_ternarylogic_epi32(a, hb, m0f, 0xe4);
+#pragma GCC unroll 2
+                        for (int t = 0; t < NT; t++)
+                            s[m][g / 4][t] = _mm512_dpbusd_epi32(
+                                s[m][g / 4][t], q, _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + 128 * h + 32 * m + 4 * g)));
+                    }
+                }
+#pragma GCC unroll 4
+                for (int m = 0; m < 4; m++) {
+                    const uint8_t *sc = p + Q5_PK6_SC + 16 * (8 * h + 2 * m);
+                    const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)sc));
+                    const __m512i sc1 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sc + 16)));
+#pragma GCC unroll 2
+                    for (int t = 0; t < NT; t++) {
+                        const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(s[m][0][t], sc0), _mm512_mullo_epi32(s[m][1][t], sc1));
+                        tot[t] = h == 0 && m == 0 ? v : _mm512_add_epi32(tot[t], v);
+                    }
+                }
+            }
+        } else if (ty == Q5_K6) {
             const __m512i m30 = _mm512_set1_epi8(0x30), m0f = _mm512_set1_epi8(0x0f);
 #pragma GCC unroll 2
             for (int h = 0; h < 2; h++)
@@ -1582,6 +1631,12 @@ Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, size_t x
  * is prefetched, a super-block per super-block, by the first call of the
  * tile. */
 enum { Q5_PKCAP = Q5_TG * Q5_KKC };
+/* Prefetch distances of the packed K-quant stream, bytes.  Measured for
+ * decode from DRAM, one thread (bench_kern, 8960 x 1536 and 1536 x 8960):
+ * Q6_K 13 GB/s with none, 16-19 at 1-2 KB, 27-30 at 5-6 KB, 24-26 at 8-12
+ * KB; Q4_K 29-31 GB/s from 0 to 2 KB and 23-27 at 4-12 KB (its kernel
+ * issues its loads fast enough for the hardware prefetcher). */
+enum { Q5_PFD4 = 2048, Q5_PFD6 = 6144 };
 static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
     const int64_t nsb = j->cols / KB_QKK;
     const size_t sbb = q5_pksb(ty);
@@ -1614,7 +1669,7 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                     const int nr = (int)(re - r < 16 ? re - r : 16);
                     const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
                     const uint8_t *pt = j->pk + (size_t)(r / 16) * j->ptb + (size_t)s0 * sbb;
-                    const uint8_t *pf = nsk == nsb ? pt + Q5_PFD
+                    const uint8_t *pf = nsk == nsb ? pt + (ty == Q5_K6 ? Q5_PFD6 : Q5_PFD4)
                                         : r + 16 < re ? pt + j->ptb
                                         : s0 + kc < nsb ? j->pk + (size_t)(rb / 16) * j->ptb + (size_t)(s0 + kc) * sbb
                                                         : NULL;
