@@ -1379,7 +1379,7 @@ static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
  * order: the integers tot and mn are exact, however they are grouped. */
 enum {
     Q5_PK4_SB = 2368, Q5_PK4_SC = 64, Q5_PK4_M = 192, Q5_PK4_QS = 320,
-    Q5_PK6_SB = 3392, Q5_PK6_SC = 64, Q5_PK6_QL = 320, Q5_PK6_QH = 2368,
+    Q5_PK6_SB = 3392, Q5_PK6_SC = 64, Q5_PK6_Q = 320,
 };
 static inline size_t q5_pksb(int ty) { return ty == Q5_K6 ? Q5_PK6_SB : Q5_PK4_SB; }
 
@@ -1416,8 +1416,13 @@ static void q5_pack_q6_k(const uint8_t *w, size_t wrb, int nr, int64_t cols, uin
             const uint8_t *b = w + (size_t)i * wrb + (size_t)s * KB_Q6_K_SIZE;
             memcpy(o + 2 * i, b + KB_Q6_K_D, 2);
             for (int g = 0; g < 16; g++) o[Q5_PK6_SC + 16 * g + i] = b[KB_Q6_K_SC + g];
-            for (int v = 0; v < 32; v++) memcpy(o + Q5_PK6_QL + 64 * v + 4 * i, b + KB_Q6_K_QL + 4 * v, 4);
-            for (int v = 0; v < 16; v++) memcpy(o + Q5_PK6_QH + 64 * v + 4 * i, b + KB_Q6_K_QH + 4 * v, 4);
+            for (int h = 0; h < 2; h++)
+                for (int g = 0; g < 8; g++) {
+                    uint8_t *q = o + Q5_PK6_Q + 192 * (8 * h + g) + 4 * i;
+                    memcpy(q, b + KB_Q6_K_QL + 64 * h + 4 * g, 4);
+                    memcpy(q + 64, b + KB_Q6_K_QL + 64 * h + 32 + 4 * g, 4);
+                    memcpy(q + 128, b + KB_Q6_K_QH + 32 * h + 4 * g, 4);
+                }
         }
     }
 }
@@ -1460,9 +1465,9 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
                     for (int k = 0; k < 4; k++)
                         if (pfi && 4 * (8 * h + g) + k < Q5_PK6_SB / 64)
                         _mm_prefetch(pfi + 64 * (4 * (8 * h + g) + k), _MM_HINT_T1);
-                    const __m512i ql0 = _mm512_load_si512(p + Q5_PK6_QL + 64 * (16 * h + g));
-                    const __m512i ql1 = _mm512_load_si512(p + Q5_PK6_QL + 64 * (16 * h + 8 + g));
-                    const __m512i qh = _mm512_load_si512(p + Q5_PK6_QH + 64 * (8 * h + g));
+                    const uint8_t *qv = p + Q5_PK6_Q + 192 * (8 * h + g);
+                    const __m512i ql0 = _mm512_load_si512(qv), ql1 = _mm512_load_si512(qv + 64);
+                    const __m512i qh = _mm512_load_si512(qv + 128);
 #pragma GCC unroll 4
                     for (int m = 0; m < 4; m++) {
                         const __m512i a = m == 0 ? ql0 : m == 1 ? ql1 : _mm512_srli_epi16(m == 2 ? ql0 : ql1, 4);
@@ -1509,8 +1514,8 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
                 for (int g = 0; g < 8; g++) {
                     if (pfi && 8 * (4 * h + m) + g < Q5_PK6_SB / 64)
                         _mm_prefetch(pfi + 64 * (8 * (4 * h + m) + g), _MM_HINT_T1);
-                    const __m512i ql = _mm512_load_si512(p + Q5_PK6_QL + 64 * (16 * h + 8 * (m & 1) + g));
-                    const __m512i qh = _mm512_load_si512(p + Q5_PK6_QH + 64 * (8 * h + g));
+                    const __m512i ql = _mm512_load_si512(p + Q5_PK6_Q + 192 * (8 * h + g) + 64 * (m & 1));
+                    const __m512i qh = _mm512_load_si512(p + Q5_PK6_Q + 192 * (8 * h + g) + 128);
                     const __m512i a = m >= 2 ? _mm512_srli_epi16(ql, 4) : ql;
                     const __m512i hb = _mm512_and_si512(m == 0   ? _mm512_slli_epi16(qh, 4)
                                                         : m == 1 ? _mm512_slli_epi16(qh, 2)
@@ -1631,12 +1636,15 @@ Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, size_t x
  * is prefetched, a super-block per super-block, by the first call of the
  * tile. */
 enum { Q5_PKCAP = Q5_TG * Q5_KKC };
-/* Prefetch distances of the packed K-quant stream, bytes.  Measured for
- * decode from DRAM, one thread (bench_kern, 8960 x 1536 and 1536 x 8960):
- * Q6_K 13 GB/s with none, 16-19 at 1-2 KB, 27-30 at 5-6 KB, 24-26 at 8-12
- * KB; Q4_K 29-31 GB/s from 0 to 2 KB and 23-27 at 4-12 KB (its kernel
- * issues its loads fast enough for the hardware prefetcher). */
-enum { Q5_PFD4 = 2048, Q5_PFD6 = 6144 };
+/* Software prefetch of the packed K-quant stream, bytes ahead.  Measured
+ * from DRAM, one thread, 8960 x 1536, median of 15 passes over 400 MB of
+ * copies (GB/s of file bytes): one token streams fastest with none (Q4_K
+ * 26, Q6_K 25 GB/s; with 2 KB ahead 18 and 19, 6 KB 23 and 21): the tile
+ * is read in order and the hardware prefetcher follows it.  From two tokens
+ * on, 6 KB ahead helps (n = 4: Q4_K 12 -> 23, Q6_K 8 -> 23.5; n = 2 Q6_K
+ * 22 -> 25), and so it does for the prompt's chunks (n = 64 Q6_K 218-225
+ * -> 245 GFLOP/s in L3). */
+enum { Q5_PFK = 6144 };
 static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
     const int64_t nsb = j->cols / KB_QKK;
     const size_t sbb = q5_pksb(ty);
@@ -1669,7 +1677,7 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                     const int nr = (int)(re - r < 16 ? re - r : 16);
                     const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
                     const uint8_t *pt = j->pk + (size_t)(r / 16) * j->ptb + (size_t)s0 * sbb;
-                    const uint8_t *pf = nsk == nsb ? pt + (ty == Q5_K6 ? Q5_PFD6 : Q5_PFD4)
+                    const uint8_t *pf = nsk == nsb ? (ntg == 1 ? NULL : pt + Q5_PFK)
                                         : r + 16 < re ? pt + j->ptb
                                         : s0 + kc < nsb ? j->pk + (size_t)(rb / 16) * j->ptb + (size_t)(s0 + kc) * sbb
                                                         : NULL;
