@@ -1365,34 +1365,48 @@ static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
  *           bytes 4v..4v+3; with v = 8c + g its low nibbles pair with
  *           activation dword 16c + g (sub-block 2c) and its high nibbles
  *           with dword 16c + 8 + g (sub-block 2c + 1)
+ *   Q5_K (2880 bytes = 16 rows x 180, the file's 176 + 4): the Q4_K header
+ *     (@0 .. @320), then the qs vectors as Q4_K's with the 8 qh vectors
+ *     (vector g lane i = row i's qh bytes 4g..4g+3) between them, in the
+ *     order the kernel first reads them (q5_pk5_qs, q5_pk5_qh)
  *   Q6_K (3392 bytes = 16 rows x 212, the file's 210 + 2):
  *     @0    d    f16 [16 rows] (32 bytes, then 32 of padding)
  *     @64   sc   i8  [16 groups][16 rows]
- *     @320  ql   [32 vectors][16 rows][4 bytes]: vector v lane i = row i's ql bytes 4v..
- *     @2368 qh   [16 vectors][16 rows][4 bytes]: vector v lane i = row i's qh bytes 4v..
+ *     @320  for h < 2, g < 8: three vectors (192 bytes, lane i = row i):
+ *           ql bytes 64h + 4g.., ql bytes 64h + 32 + 4g.., qh bytes 32h + 4g..
  *     (in half h, element 32m + l of the half (m < 4, l < 32) is the low
  *     (m < 2) or high nibble of ql[64h + 32(m & 1) + l] with bits 2m, 2m+1
  *     of qh[32h + l] on top; its group is 8h + 2m + l / 16)
  * Rows past the matrix are zeros (d = 0: their lanes add +0).  The
- * micro-kernel loads each vector as it is, unpacks the nibbles (and Q6_K's
- * high bits) once for all its tokens, and keeps the K-quant summation
+ * micro-kernel loads each vector as it is, unpacks the nibbles (and the
+ * Q5_K/Q6_K high bits) once for all its tokens, and keeps the K-quant summation
  * order: the integers tot and mn are exact, however they are grouped. */
 enum {
     Q5_PK4_SB = 2368, Q5_PK4_SC = 64, Q5_PK4_M = 192, Q5_PK4_QS = 320,
+    Q5_PK5_SB = 2880, Q5_PK5_Q = 320,
     Q5_PK6_SB = 3392, Q5_PK6_SC = 64, Q5_PK6_Q = 320,
 };
-static inline size_t q5_pksb(int ty) { return ty == Q5_K6 ? Q5_PK6_SB : Q5_PK4_SB; }
+static inline size_t q5_pksb(int ty) { return ty == Q5_K6 ? Q5_PK6_SB : ty == Q5_K5 ? Q5_PK5_SB : Q5_PK4_SB; }
 
 static size_t q5_ptb_q4_k(int64_t c) { return (size_t)(c / KB_QKK) * Q5_PK4_SB; }
+static size_t q5_ptb_q5_k(int64_t c) { return (size_t)(c / KB_QKK) * Q5_PK5_SB; }
 static size_t q5_ptb_q6_k(int64_t c) { return (size_t)(c / KB_QKK) * Q5_PK6_SB; }
 
-static void q5_pack_q4_k(const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst) {
+/* Q5_K quant vectors: qs vector 8c + g and qh vector g (lane i = row i's
+ * qh bytes 4g..4g+3); qh vector g sits after qs vector g, which is where
+ * the kernel first reads it, so the tile is read in order */
+static inline int q5_pk5_qs(int c, int g) { return c == 0 ? Q5_PK5_Q + 128 * g : Q5_PK5_Q + 1024 + 512 * (c - 1) + 64 * g; }
+static inline int q5_pk5_qh(int g) { return Q5_PK5_Q + 128 * g + 64; }
+
+/* Q4_K and Q5_K (same d, dmin and scale fields; Q5_K adds qh) */
+static void q5_pack_k45(int ty, const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst) {
     const int64_t nsb = cols / KB_QKK;
-    memset(dst, 0, (size_t)nsb * Q5_PK4_SB);
+    const size_t sbb = q5_pksb(ty);
+    memset(dst, 0, (size_t)nsb * sbb);
     for (int64_t s = 0; s < nsb; s++) {
-        uint8_t *o = dst + (size_t)s * Q5_PK4_SB;
+        uint8_t *o = dst + (size_t)s * sbb;
         for (int i = 0; i < nr; i++) {
-            const uint8_t *b = w + (size_t)i * wrb + (size_t)s * KB_Q4_K_SIZE;
+            const uint8_t *b = w + (size_t)i * wrb + (size_t)s * (size_t)q5_ksz(ty);
             uint8_t sc[8], m[8];
             kb_k4_scales(b + KB_Q4_K_SC, sc, m);
             memcpy(o + 2 * i, b + KB_Q4_K_D, 2);
@@ -1402,10 +1416,16 @@ static void q5_pack_q4_k(const uint8_t *w, size_t wrb, int nr, int64_t cols, uin
                 o[Q5_PK4_M + 32 * k + 2 * i] = m[2 * k];
                 o[Q5_PK4_M + 32 * k + 2 * i + 1] = m[2 * k + 1];
             }
-            for (int v = 0; v < 32; v++) memcpy(o + Q5_PK4_QS + 64 * v + 4 * i, b + KB_Q4_K_QS + 4 * v, 4);
+            for (int v = 0; v < 32; v++)
+                memcpy(o + (ty == Q5_K5 ? q5_pk5_qs(v / 8, v % 8) : Q5_PK4_QS + 64 * v) + 4 * i,
+                       b + (ty == Q5_K5 ? KB_Q5_K_QS : KB_Q4_K_QS) + 4 * v, 4);
+            if (ty == Q5_K5)
+                for (int v = 0; v < 8; v++) memcpy(o + q5_pk5_qh(v) + 4 * i, b + KB_Q5_K_QH + 4 * v, 4);
         }
     }
 }
+static void q5_pack_q4_k(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_t *d) { q5_pack_k45(Q5_K4, w, wrb, nr, c, d); }
+static void q5_pack_q5_k(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_t *d) { q5_pack_k45(Q5_K5, w, wrb, nr, c, d); }
 
 static void q5_pack_q6_k(const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst) {
     const int64_t nsb = cols / KB_QKK;
@@ -1556,11 +1576,32 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
                 for (int g = 0; g < 8; g++) {
                     if (pfi) {
                         _mm_prefetch(pfi + 64 * (8 * c + g), _MM_HINT_T1);
-                        if (8 * c + g + 32 < Q5_PK4_SB / 64) _mm_prefetch(pfi + 64 * (8 * c + g + 32), _MM_HINT_T1);
+                        if (8 * c + g + 32 < (int)(sbb / 64)) _mm_prefetch(pfi + 64 * (8 * c + g + 32), _MM_HINT_T1);
                     }
-                    const __m512i v = _mm512_load_si512(p + Q5_PK4_QS + 64 * (8 * c + g));
-                    /* high nibbles kept in place: their sums come out x16, undone below (exact) */
-                    const __m512i lo = _mm512_and_si512(v, m0f), hi = _mm512_and_si512(v, mf0);
+                    const __m512i v = _mm512_load_si512(p + (ty == Q5_K5 ? q5_pk5_qs(c, g) : Q5_PK4_QS + 64 * (8 * c + g)));
+                    /* Q4_K: high nibbles kept in place, their sums come out x16, undone
+                     * below (exact).  Q5_K: the 5th bit of the low nibble is bit 2c of
+                     * the qh byte, of the high nibble bit 2c + 1, moved to bit 4 */
+                    __m512i lo, hi;
+                    if (ty == Q5_K5) {
+                        const __m512i hv = _mm512_load_si512(p + q5_pk5_qh(g)), b4 = _mm512_set1_epi8(0x10);
+                        const __m512i hl = _mm512_and_si512(c == 0   ? _mm512_slli_epi16(hv, 4)
+                                                            : c == 1 ? _mm512_slli_epi16(hv, 2)
+                                                            : c == 2 ? hv
+                                                                     : _mm512_srli_epi16(hv, 2),
+                                                            b4);
+                        const __m512i hh5 = _mm512_and_si512(c == 0   ? _mm512_slli_epi16(hv, 3)
+                                                             : c == 1 ? _mm512_slli_epi16(hv, 1)
+                                                             : c == 2 ? _mm512_srli_epi16(hv, 1)
+                                                                      : _mm512_srli_epi16(hv, 3),
+                                                             b4);
+                        /* bits where m0f is set from the nibble, the rest from the 5th bit */
+                        lo = _mm512_ternarylogic_epi32(v, hl, m0f, 0xe4);
+                        hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(v, 4), hh5, m0f, 0xe4);
+                    } else {
+                        lo = _mm512_and_si512(v, m0f);
+                        hi = _mm512_and_si512(v, mf0);
+                    }
                     const int k = NC > 1 ? g % 2 : 0;
 #pragma GCC unroll 8
                     for (int t = 0; t < NT; t++) {
@@ -1579,7 +1620,7 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
                         hh = _mm512_add_epi32(hh, sh[1][t]);
                     }
                     const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(l, scl),
-                                                       _mm512_mullo_epi32(_mm512_srai_epi32(hh, 4), sch));
+                                                       _mm512_mullo_epi32(ty == Q5_K5 ? hh : _mm512_srai_epi32(hh, 4), sch));
                     tot[t] = c ? _mm512_add_epi32(tot[t], v) : v;
                 }
             }
@@ -1620,6 +1661,10 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
 Q5_NOINL void q5_ptilek_k4(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
                            int ld, int nt, const uint8_t *pf, __m512 *acc) {
     Q5_PTILEK_CASES(Q5_K4)
+}
+Q5_NOINL void q5_ptilek_k5(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
+                           int ld, int nt, const uint8_t *pf, __m512 *acc) {
+    Q5_PTILEK_CASES(Q5_K5)
 }
 Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
                            int ld, int nt, const uint8_t *pf, __m512 *acc) {
@@ -1691,6 +1736,9 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                         if (ty == Q5_K6)
                             q5_ptilek_k6(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
                                          tt ? NULL : pf, acc);
+                        else if (ty == Q5_K5)
+                            q5_ptilek_k5(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
+                                         tt ? NULL : pf, acc);
                         else
                             q5_ptilek_k4(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
                                          tt ? NULL : pf, acc);
@@ -1712,7 +1760,8 @@ static void q5_mm_q4_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
     else q5_gemmk(Q5_K4, j, r0, r1);
 }
 static void q5_mm_q5_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
-    if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q5_k, j, r0, r1);
+    if (j->pk) q5_pgemmk(Q5_K5, j, r0, r1);
+    else if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q5_k, j, r0, r1);
     else q5_gemmk(Q5_K5, j, r0, r1);
 }
 static void q5_mm_q6_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
@@ -1731,5 +1780,6 @@ const struct kern_packer kern_pack_avx512[KERN_N_TYPES] = {
     [DT_Q4_0] = {q5_ptb_q4_0, q5_pack_q4_0},
     [DT_Q4_1] = {q5_ptb_q4_1, q5_pack_q4_1},
     [DT_Q4_K] = {q5_ptb_q4_k, q5_pack_q4_k},
+    [DT_Q5_K] = {q5_ptb_q5_k, q5_pack_q5_k},
     [DT_Q6_K] = {q5_ptb_q6_k, q5_pack_q6_k},
 };
