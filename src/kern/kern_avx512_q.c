@@ -1357,20 +1357,421 @@ static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
     }
 }
 
+/* ------------------------------------------- K-quants: packed weights (kern_pack) */
+
+/* A 16-row tile of a packed K-quant matrix is its super-blocks in order,
+ * each one record of whole 64-byte lines (all loads aligned):
+ *   Q4_K (2368 bytes = 16 rows x 148, the file's 144 + 4):
+ *     @0    d    f16 [16 rows]
+ *     @32   dmin f16 [16 rows]
+ *     @64   sc   u8  [8 sub-blocks][16 rows]
+ *     @192  m    u8  [4 pairs][16 rows][2]   (m_2k, m_2k+1): i16 pairs after vpmovzxbw
+ *     @320  qs   [32 vectors][16 rows][4 bytes]: vector v lane i = row i's qs
+ *           bytes 4v..4v+3; with v = 8c + g its low nibbles pair with
+ *           activation dword 16c + g (sub-block 2c) and its high nibbles
+ *           with dword 16c + 8 + g (sub-block 2c + 1)
+ *   Q5_K (2880 bytes = 16 rows x 180, the file's 176 + 4): the Q4_K header
+ *     (@0 .. @320), then the qs vectors as Q4_K's with the 8 qh vectors
+ *     (vector g lane i = row i's qh bytes 4g..4g+3) between them, in the
+ *     order the kernel first reads them (q5_pk5_qs, q5_pk5_qh)
+ *   Q6_K (3392 bytes = 16 rows x 212, the file's 210 + 2):
+ *     @0    d    f16 [16 rows] (32 bytes, then 32 of padding)
+ *     @64   sc   i8  [16 groups][16 rows]
+ *     @320  for h < 2, g < 8: three vectors (192 bytes, lane i = row i):
+ *           ql bytes 64h + 4g.., ql bytes 64h + 32 + 4g.., qh bytes 32h + 4g..
+ *     (in half h, element 32m + l of the half (m < 4, l < 32) is the low
+ *     (m < 2) or high nibble of ql[64h + 32(m & 1) + l] with bits 2m, 2m+1
+ *     of qh[32h + l] on top; its group is 8h + 2m + l / 16)
+ * Rows past the matrix are zeros (d = 0: their lanes add +0).  The
+ * micro-kernel loads each vector as it is, unpacks the nibbles (and the
+ * Q5_K/Q6_K high bits) once for all its tokens, and keeps the K-quant summation
+ * order: the integers tot and mn are exact, however they are grouped. */
+enum {
+    Q5_PK4_SB = 2368, Q5_PK4_SC = 64, Q5_PK4_M = 192, Q5_PK4_QS = 320,
+    Q5_PK5_SB = 2880, Q5_PK5_Q = 320,
+    Q5_PK6_SB = 3392, Q5_PK6_SC = 64, Q5_PK6_Q = 320,
+};
+static inline size_t q5_pksb(int ty) { return ty == Q5_K6 ? Q5_PK6_SB : ty == Q5_K5 ? Q5_PK5_SB : Q5_PK4_SB; }
+
+static size_t q5_ptb_q4_k(int64_t c) { return (size_t)(c / KB_QKK) * Q5_PK4_SB; }
+static size_t q5_ptb_q5_k(int64_t c) { return (size_t)(c / KB_QKK) * Q5_PK5_SB; }
+static size_t q5_ptb_q6_k(int64_t c) { return (size_t)(c / KB_QKK) * Q5_PK6_SB; }
+
+/* Q5_K quant vectors: qs vector 8c + g and qh vector g (lane i = row i's
+ * qh bytes 4g..4g+3); qh vector g sits after qs vector g, which is where
+ * the kernel first reads it, so the tile is read in order */
+static inline int q5_pk5_qs(int c, int g) { return c == 0 ? Q5_PK5_Q + 128 * g : Q5_PK5_Q + 1024 + 512 * (c - 1) + 64 * g; }
+static inline int q5_pk5_qh(int g) { return Q5_PK5_Q + 128 * g + 64; }
+
+/* Q4_K and Q5_K (same d, dmin and scale fields; Q5_K adds qh) */
+static void q5_pack_k45(int ty, const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst) {
+    const int64_t nsb = cols / KB_QKK;
+    const size_t sbb = q5_pksb(ty);
+    memset(dst, 0, (size_t)nsb * sbb);
+    for (int64_t s = 0; s < nsb; s++) {
+        uint8_t *o = dst + (size_t)s * sbb;
+        for (int i = 0; i < nr; i++) {
+            const uint8_t *b = w + (size_t)i * wrb + (size_t)s * (size_t)q5_ksz(ty);
+            uint8_t sc[8], m[8];
+            kb_k4_scales(b + KB_Q4_K_SC, sc, m);
+            memcpy(o + 2 * i, b + KB_Q4_K_D, 2);
+            memcpy(o + 32 + 2 * i, b + KB_Q4_K_DMIN, 2);
+            for (int k = 0; k < 8; k++) o[Q5_PK4_SC + 16 * k + i] = sc[k];
+            for (int k = 0; k < 4; k++) {
+                o[Q5_PK4_M + 32 * k + 2 * i] = m[2 * k];
+                o[Q5_PK4_M + 32 * k + 2 * i + 1] = m[2 * k + 1];
+            }
+            for (int v = 0; v < 32; v++)
+                memcpy(o + (ty == Q5_K5 ? q5_pk5_qs(v / 8, v % 8) : Q5_PK4_QS + 64 * v) + 4 * i,
+                       b + (ty == Q5_K5 ? KB_Q5_K_QS : KB_Q4_K_QS) + 4 * v, 4);
+            if (ty == Q5_K5)
+                for (int v = 0; v < 8; v++) memcpy(o + q5_pk5_qh(v) + 4 * i, b + KB_Q5_K_QH + 4 * v, 4);
+        }
+    }
+}
+static void q5_pack_q4_k(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_t *d) { q5_pack_k45(Q5_K4, w, wrb, nr, c, d); }
+static void q5_pack_q5_k(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_t *d) { q5_pack_k45(Q5_K5, w, wrb, nr, c, d); }
+
+static void q5_pack_q6_k(const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst) {
+    const int64_t nsb = cols / KB_QKK;
+    memset(dst, 0, (size_t)nsb * Q5_PK6_SB);
+    for (int64_t s = 0; s < nsb; s++) {
+        uint8_t *o = dst + (size_t)s * Q5_PK6_SB;
+        for (int i = 0; i < nr; i++) {
+            const uint8_t *b = w + (size_t)i * wrb + (size_t)s * KB_Q6_K_SIZE;
+            memcpy(o + 2 * i, b + KB_Q6_K_D, 2);
+            for (int g = 0; g < 16; g++) o[Q5_PK6_SC + 16 * g + i] = b[KB_Q6_K_SC + g];
+            for (int h = 0; h < 2; h++)
+                for (int g = 0; g < 8; g++) {
+                    uint8_t *q = o + Q5_PK6_Q + 192 * (8 * h + g) + 4 * i;
+                    memcpy(q, b + KB_Q6_K_QL + 64 * h + 4 * g, 4);
+                    memcpy(q + 64, b + KB_Q6_K_QL + 64 * h + 32 + 4 * g, 4);
+                    memcpy(q + 128, b + KB_Q6_K_QH + 32 * h + 4 * g, 4);
+                }
+        }
+    }
+}
+
+/* acc[t] over nsk packed super-blocks (p: the first of the tile chunk) for
+ * NT tokens.  x: token 0's first super-block (Q8_K), tokens xs apart; dx[t
+ * * ld + i] = d_x; ax[(t * ld + i) * Q5_PAW + k]: Q4_K the i16 pairs (P_2k,
+ * P_2k+1) of the sub-block sums P_j = bsum_2j + bsum_2j+1 (k < 4), Q6_K
+ * -32 bsum_k (k < 16).  pf: where to prefetch the bytes of super-block i
+ * (pf + i * record bytes), or NULL. */
+enum { Q5_PAW = 16 };
+Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx,
+                      const int32_t *ax, int ld, int NT, const uint8_t *pf, __m512 *acc) {
+    const size_t sbb = q5_pksb(ty);
+    /* one token alone: each sum split into two chains (exact, no bits change) */
+    const int NC = NT >= 2 ? 1 : 2;
+    for (int i = 0; i < nsk; i++, p += sbb) {
+        const uint8_t *bx = x + (size_t)i * KB_Q8_K_SIZE + KB_Q8_K_QS;
+        /* the record's prefetch lines, spread over its weight loads (a burst
+         * of 37 or 53 prefetches at the record's start streamed Q4_K at 15
+         * GB/s, Q6_K at 10), to L2 (T1 measured better than T0) */
+        const char *pfi = pf ? (const char *)(pf + i * sbb) : NULL;
+        __m512i tot[Q5_NT], mn[Q5_NT];
+        if (ty == Q5_K6 && NT <= 2) {
+            /* few tokens: the 4 quant vectors of dword g (m = 0..3) from one
+             * load each of ql, ql + 32 bytes and qh; 8 chains per token */
+            const __m512i m30 = _mm512_set1_epi8(0x30), m0f = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                __m512i s[4][2][2]; /* [m][group 8h + 2m + u][token] */
+#pragma GCC unroll 4
+                for (int m = 0; m < 4; m++)
+#pragma GCC unroll 2
+                    for (int u = 0; u < 2; u++)
+#pragma GCC unroll 2
+                        for (int t = 0; t < NT; t++) s[m][u][t] = _mm512_set1_epi32(ax[(t * ld + i) * Q5_PAW + 8 * h + 2 * m + u]);
+#pragma GCC unroll 8
+                for (int g = 0; g < 8; g++) {
+#pragma GCC unroll 4
+                    for (int k = 0; k < 4; k++)
+                        if (pfi && 4 * (8 * h + g) + k < Q5_PK6_SB / 64)
+                        _mm_prefetch(pfi + 64 * (4 * (8 * h + g) + k), _MM_HINT_T1);
+                    const uint8_t *qv = p + Q5_PK6_Q + 192 * (8 * h + g);
+                    const __m512i ql0 = _mm512_load_si512(qv), ql1 = _mm512_load_si512(qv + 64);
+                    const __m512i qh = _mm512_load_si512(qv + 128);
+#pragma GCC unroll 4
+                    for (int m = 0; m < 4; m++) {
+                        const __m512i a = m == 0 ? ql0 : m == 1 ? ql1 : _mm512_srli_epi16(m == 2 ? ql0 : ql1, 4);
+                        const __m512i hb = _mm512_and_si512(m == 0   ? _mm512_slli_epi16(qh, 4)
+                                                            : m == 1 ? _mm512_slli_epi16(qh, 2)
+                                                            : m == 2 ? qh
+                                                                     : _mm512_srli_epi16(qh, 2),
+                                                            m30);
+                        const __m512i q = _mm512_ternarylogic_epi32(a, hb, m0f, 0xe4);
+#pragma GCC unroll 2
+                        for (int t = 0; t < NT; t++)
+                            s[m][g / 4][t] = _mm512_dpbusd_epi32(
+                                s[m][g / 4][t], q, _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + 128 * h + 32 * m + 4 * g)));
+                    }
+                }
+#pragma GCC unroll 4
+                for (int m = 0; m < 4; m++) {
+                    const uint8_t *sc = p + Q5_PK6_SC + 16 * (8 * h + 2 * m);
+                    const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)sc));
+                    const __m512i sc1 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sc + 16)));
+#pragma GCC unroll 2
+                    for (int t = 0; t < NT; t++) {
+                        const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(s[m][0][t], sc0), _mm512_mullo_epi32(s[m][1][t], sc1));
+                        tot[t] = h == 0 && m == 0 ? v : _mm512_add_epi32(tot[t], v);
+                    }
+                }
+            }
+        } else if (ty == Q5_K6) {
+            const __m512i m30 = _mm512_set1_epi8(0x30), m0f = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++)
+#pragma GCC unroll 4
+            for (int m = 0; m < 4; m++) {
+                const int g0 = 8 * h + 2 * m; /* groups g0 (dwords g < 4) and g0 + 1 */
+                __m512i s[2][2][Q5_NT];        /* [group][chain][token] */
+#pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+#pragma GCC unroll 2
+                    for (int u = 0; u < 2; u++) {
+                        s[u][0][t] = _mm512_set1_epi32(ax[(t * ld + i) * Q5_PAW + g0 + u]);
+                        s[u][1][t] = _mm512_setzero_si512();
+                    }
+#pragma GCC unroll 8
+                for (int g = 0; g < 8; g++) {
+                    if (pfi && 8 * (4 * h + m) + g < Q5_PK6_SB / 64)
+                        _mm_prefetch(pfi + 64 * (8 * (4 * h + m) + g), _MM_HINT_T1);
+                    const __m512i ql = _mm512_load_si512(p + Q5_PK6_Q + 192 * (8 * h + g) + 64 * (m & 1));
+                    const __m512i qh = _mm512_load_si512(p + Q5_PK6_Q + 192 * (8 * h + g) + 128);
+                    const __m512i a = m >= 2 ? _mm512_srli_epi16(ql, 4) : ql;
+                    const __m512i hb = _mm512_and_si512(m == 0   ? _mm512_slli_epi16(qh, 4)
+                                                        : m == 1 ? _mm512_slli_epi16(qh, 2)
+                                                        : m == 2 ? qh
+                                                                 : _mm512_srli_epi16(qh, 2),
+                                                        m30);
+                    /* q = (a & 0x0f) | hb: bits where m0f is set from a, the rest from hb */
+                    const __m512i q = _mm512_ternarylogic_epi32(a, hb, m0f, 0xe4);
+                    const int u = g / 4, c = NC > 1 ? (g / 2) % 2 : 0;
+#pragma GCC unroll 8
+                    for (int t = 0; t < NT; t++)
+                        s[u][c][t] = _mm512_dpbusd_epi32(s[u][c][t], q,
+                                                         _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + 128 * h + 32 * m + 4 * g)));
+                }
+                const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(p + Q5_PK6_SC + 16 * g0)));
+                const __m512i sc1 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(p + Q5_PK6_SC + 16 * g0 + 16)));
+#pragma GCC unroll 8
+                for (int t = 0; t < NT; t++) {
+                    __m512i a0 = s[0][0][t], a1 = s[1][0][t];
+                    if (NC > 1) {
+                        a0 = _mm512_add_epi32(a0, s[0][1][t]);
+                        a1 = _mm512_add_epi32(a1, s[1][1][t]);
+                    }
+                    const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(a0, sc0), _mm512_mullo_epi32(a1, sc1));
+                    tot[t] = h == 0 && m == 0 ? v : _mm512_add_epi32(tot[t], v);
+                }
+            }
+        } else {
+            const __m512i m0f = _mm512_set1_epi8(0x0f), mf0 = _mm512_set1_epi8((char)0xf0);
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) {
+                __m512i sl[2][Q5_NT], sh[2][Q5_NT]; /* [chain][token] */
+#pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+#pragma GCC unroll 2
+                    for (int k = 0; k < NC; k++) sl[k][t] = sh[k][t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                for (int g = 0; g < 8; g++) {
+                    if (pfi) {
+                        _mm_prefetch(pfi + 64 * (8 * c + g), _MM_HINT_T1);
+                        if (8 * c + g + 32 < (int)(sbb / 64)) _mm_prefetch(pfi + 64 * (8 * c + g + 32), _MM_HINT_T1);
+                    }
+                    const __m512i v = _mm512_load_si512(p + (ty == Q5_K5 ? q5_pk5_qs(c, g) : Q5_PK4_QS + 64 * (8 * c + g)));
+                    /* Q4_K: high nibbles kept in place, their sums come out x16, undone
+                     * below (exact).  Q5_K: the 5th bit of the low nibble is bit 2c of
+                     * the qh byte, of the high nibble bit 2c + 1, moved to bit 4 */
+                    __m512i lo, hi;
+                    if (ty == Q5_K5) {
+                        const __m512i hv = _mm512_load_si512(p + q5_pk5_qh(g)), b4 = _mm512_set1_epi8(0x10);
+                        const __m512i hl = _mm512_and_si512(c == 0   ? _mm512_slli_epi16(hv, 4)
+                                                            : c == 1 ? _mm512_slli_epi16(hv, 2)
+                                                            : c == 2 ? hv
+                                                                     : _mm512_srli_epi16(hv, 2),
+                                                            b4);
+                        const __m512i hh5 = _mm512_and_si512(c == 0   ? _mm512_slli_epi16(hv, 3)
+                                                             : c == 1 ? _mm512_slli_epi16(hv, 1)
+                                                             : c == 2 ? _mm512_srli_epi16(hv, 1)
+                                                                      : _mm512_srli_epi16(hv, 3),
+                                                             b4);
+                        /* bits where m0f is set from the nibble, the rest from the 5th bit */
+                        lo = _mm512_ternarylogic_epi32(v, hl, m0f, 0xe4);
+                        hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(v, 4), hh5, m0f, 0xe4);
+                    } else {
+                        lo = _mm512_and_si512(v, m0f);
+                        hi = _mm512_and_si512(v, mf0);
+                    }
+                    const int k = NC > 1 ? g % 2 : 0;
+#pragma GCC unroll 8
+                    for (int t = 0; t < NT; t++) {
+                        const uint8_t *q = bx + (size_t)t * xs + 64 * c + 4 * g;
+                        sl[k][t] = _mm512_dpbusd_epi32(sl[k][t], lo, _mm512_set1_epi32(q5_ld_i32(q)));
+                        sh[k][t] = _mm512_dpbusd_epi32(sh[k][t], hi, _mm512_set1_epi32(q5_ld_i32(q + 32)));
+                    }
+                }
+                const __m512i scl = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(p + Q5_PK4_SC + 32 * c)));
+                const __m512i sch = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(p + Q5_PK4_SC + 32 * c + 16)));
+#pragma GCC unroll 8
+                for (int t = 0; t < NT; t++) {
+                    __m512i l = sl[0][t], hh = sh[0][t];
+                    if (NC > 1) {
+                        l = _mm512_add_epi32(l, sl[1][t]);
+                        hh = _mm512_add_epi32(hh, sh[1][t]);
+                    }
+                    const __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(l, scl),
+                                                       _mm512_mullo_epi32(ty == Q5_K5 ? hh : _mm512_srai_epi32(hh, 4), sch));
+                    tot[t] = c ? _mm512_add_epi32(tot[t], v) : v;
+                }
+            }
+#pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) mn[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const __m512i mk = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(p + Q5_PK4_M + 32 * k)));
+#pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+                    mn[t] = _mm512_dpwssd_epi32(mn[t], mk, _mm512_set1_epi32(ax[(t * ld + i) * Q5_PAW + k]));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)p));
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            const __m512 vdx = _mm512_set1_ps(dx[t * ld + i]);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(vdx, d), _mm512_cvtepi32_ps(tot[t]), acc[t]);
+            if (ty != Q5_K6) {
+                const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(p + 32)));
+                acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(vdx, dm), _mm512_cvtepi32_ps(mn[t]), acc[t]);
+            }
+        }
+    }
+}
+
+#define Q5_PTILEK_CASES(TY)                                                                                  \
+    switch (nt) {                                                                                            \
+    case 8: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 8, pf, acc); break;                                     \
+    case 7: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 7, pf, acc); break;                                     \
+    case 6: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 6, pf, acc); break;                                     \
+    case 5: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 5, pf, acc); break;                                     \
+    case 4: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 4, pf, acc); break;                                     \
+    case 3: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 3, pf, acc); break;                                     \
+    case 2: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 2, pf, acc); break;                                     \
+    default: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 1, pf, acc); break;                                    \
+    }
+Q5_NOINL void q5_ptilek_k4(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
+                           int ld, int nt, const uint8_t *pf, __m512 *acc) {
+    Q5_PTILEK_CASES(Q5_K4)
+}
+Q5_NOINL void q5_ptilek_k5(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
+                           int ld, int nt, const uint8_t *pf, __m512 *acc) {
+    Q5_PTILEK_CASES(Q5_K5)
+}
+Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
+                           int ld, int nt, const uint8_t *pf, __m512 *acc) {
+    Q5_PTILEK_CASES(Q5_K6)
+}
+
+/* The K-quant GEMM over packed tiles, for every n (n = 1 is the decode
+ * GEMV).  Tokens go in groups of up to Q5_TG; the super-blocks in chunks of
+ * as many as the per-token arrays hold (Q5_PKCAP token x super-block
+ * entries: a whole row for a few tokens, 4 super-blocks at 128), with the
+ * accumulators parked in Y between chunks as in q5_gemmk.  The tile stream
+ * is prefetched Q5_PFD bytes ahead while a row of the matrix fits one chunk
+ * (the next tile follows the current one); otherwise the next tile's chunk
+ * is prefetched, a super-block per super-block, by the first call of the
+ * tile. */
+enum { Q5_PKCAP = Q5_TG * Q5_KKC };
+/* Software prefetch of the packed K-quant stream, bytes ahead.  Measured
+ * from DRAM, one thread, 8960 x 1536, median of 15 passes over 400 MB of
+ * copies (GB/s of file bytes): one token streams fastest with none (Q4_K
+ * 26, Q6_K 25 GB/s; with 2 KB ahead 18 and 19, 6 KB 23 and 21): the tile
+ * is read in order and the hardware prefetcher follows it.  From two tokens
+ * on, 6 KB ahead helps (n = 4: Q4_K 12 -> 23, Q6_K 8 -> 23.5; n = 2 Q6_K
+ * 22 -> 25), and so it does for the prompt's chunks (n = 64 Q6_K 218-225
+ * -> 245 GFLOP/s in L3). */
+enum { Q5_PFK = 6144 };
+static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1) {
+    const int64_t nsb = j->cols / KB_QKK;
+    const size_t sbb = q5_pksb(ty);
+    _Alignas(64) float dx[Q5_PKCAP];
+    _Alignas(64) int32_t ax[Q5_PKCAP * Q5_PAW];
+    for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG) {
+        const int ntg = (int)(j->n - t0 < Q5_TG ? j->n - t0 : Q5_TG);
+        const int kc = Q5_PKCAP / ntg;
+        for (int64_t rb = r0; rb < r1; rb += Q5_RB) {
+            const int64_t re = r1 - rb < Q5_RB ? r1 : rb + Q5_RB;
+            for (int64_t s0 = 0; s0 < nsb; s0 += kc) {
+                const int nsk = (int)(nsb - s0 < kc ? nsb - s0 : kc);
+                for (int t = 0; t < ntg; t++)
+                    for (int i = 0; i < nsk; i++) {
+                        const uint8_t *bx = j->x + (size_t)(t0 + t) * j->xs + (size_t)(s0 + i) * KB_Q8_K_SIZE;
+                        int32_t *a = ax + (size_t)(t * kc + i) * Q5_PAW;
+                        int16_t bs[16];
+                        memcpy(bs, bx + KB_Q8_K_BSUMS, sizeof(bs));
+                        dx[t * kc + i] = kb_ld_f32(bx + KB_Q8_K_D);
+                        if (ty == Q5_K6) {
+                            for (int k = 0; k < 16; k++) a[k] = -32 * (int32_t)bs[k];
+                        } else {
+                            for (int k = 0; k < 4; k++) { /* |P_j| <= 32 * 127: fits i16 */
+                                const int32_t p0 = bs[4 * k] + bs[4 * k + 1], p1 = bs[4 * k + 2] + bs[4 * k + 3];
+                                a[k] = (int32_t)((uint32_t)(uint16_t)(int16_t)p0 | (uint32_t)(uint16_t)(int16_t)p1 << 16);
+                            }
+                        }
+                    }
+                for (int64_t r = rb; r < re; r += 16) {
+                    const int nr = (int)(re - r < 16 ? re - r : 16);
+                    const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
+                    const uint8_t *pt = j->pk + (size_t)(r / 16) * j->ptb + (size_t)s0 * sbb;
+                    const uint8_t *pf = nsk == nsb ? (ntg == 1 ? NULL : pt + Q5_PFK)
+                                        : r + 16 < re ? pt + j->ptb
+                                        : s0 + kc < nsb ? j->pk + (size_t)(rb / 16) * j->ptb + (size_t)(s0 + kc) * sbb
+                                                        : NULL;
+                    for (int tt = 0; tt < ntg; tt += Q5_NT) {
+                        const int nt = ntg - tt < Q5_NT ? ntg - tt : Q5_NT;
+                        float *y = j->y + (t0 + tt) * j->ldy + r;
+                        __m512 acc[Q5_NT];
+                        for (int t = 0; t < nt; t++)
+                            acc[t] = s0 ? _mm512_maskz_loadu_ps(m, y + t * j->ldy) : _mm512_setzero_ps();
+                        const uint8_t *x = j->x + (size_t)(t0 + tt) * j->xs + (size_t)s0 * KB_Q8_K_SIZE;
+                        if (ty == Q5_K6)
+                            q5_ptilek_k6(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
+                                         tt ? NULL : pf, acc);
+                        else if (ty == Q5_K5)
+                            q5_ptilek_k5(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
+                                         tt ? NULL : pf, acc);
+                        else
+                            q5_ptilek_k4(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
+                                         tt ? NULL : pf, acc);
+                        for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + t * j->ldy, m, acc[t]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void q5_gemv_q4_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemvk(Q5_K4, j, r0, r1); }
 static void q5_gemv_q5_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemvk(Q5_K5, j, r0, r1); }
 static void q5_gemv_q6_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) { q5_gemvk(Q5_K6, j, r0, r1); }
 
 static void q5_mm_q4_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
-    if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q4_k, j, r0, r1);
+    if (j->pk) q5_pgemmk(Q5_K4, j, r0, r1);
+    else if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q4_k, j, r0, r1);
     else q5_gemmk(Q5_K4, j, r0, r1);
 }
 static void q5_mm_q5_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
-    if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q5_k, j, r0, r1);
+    if (j->pk) q5_pgemmk(Q5_K5, j, r0, r1);
+    else if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q5_k, j, r0, r1);
     else q5_gemmk(Q5_K5, j, r0, r1);
 }
 static void q5_mm_q6_k(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
-    if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q6_k, j, r0, r1);
+    if (j->pk) q5_pgemmk(Q5_K6, j, r0, r1);
+    else if (j->n < Q5_GEMM_MINK) q5_per_token(q5_gemv_q6_k, j, r0, r1);
     else q5_gemmk(Q5_K6, j, r0, r1);
 }
 
@@ -1383,4 +1784,7 @@ const struct kern_packer kern_pack_avx512[KERN_N_TYPES] = {
     [DT_Q8_0] = {q5_ptb_q8_0, q5_pack_q8_0},
     [DT_Q4_0] = {q5_ptb_q4_0, q5_pack_q4_0},
     [DT_Q4_1] = {q5_ptb_q4_1, q5_pack_q4_1},
+    [DT_Q4_K] = {q5_ptb_q4_k, q5_pack_q4_k},
+    [DT_Q5_K] = {q5_ptb_q5_k, q5_pack_q5_k},
+    [DT_Q6_K] = {q5_ptb_q6_k, q5_pack_q6_k},
 };
