@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "dtype.h"
@@ -611,13 +612,20 @@ int model_pack(struct model *m, char *err) {
     if (pl.n == 0) return DC_OK;
     const size_t n = pl.n, total = pl.total;
     pl = (struct pack_list){calloc(n, sizeof(*pl.mats)), calloc(n, sizeof(*pl.off)), 0, 0};
+    /* 2 MiB-aligned and, where the kernel allows, backed by huge pages: the
+     * kernels stream the whole buffer per token, and with 4 KiB pages every
+     * 4 KiB of it costs a TLB miss */
     void *buf = NULL;
-    if (!pl.mats || !pl.off || posix_memalign(&buf, 64, total) != 0) {
+    const size_t huge = (size_t)2 << 20;
+    if (!pl.mats || !pl.off || posix_memalign(&buf, huge, (total + huge - 1) & ~(huge - 1)) != 0) {
         free(pl.mats);
         free(pl.off);
         return dc_errf(err, DC_ENOMEM, "model: out of memory for %zu bytes of packed weights (without --repack "
                                        "the weights are used from the mapped file)", total);
     }
+#ifdef MADV_HUGEPAGE
+    (void)madvise(buf, (total + huge - 1) & ~(huge - 1), MADV_HUGEPAGE); /* advice only: 4 KiB pages also work */
+#endif
     each_matmul_mat(m, pack_collect, &pl); /* record */
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < pl.n; i++) {
