@@ -634,34 +634,39 @@ Q5_NOINL void q5_repack32(int ty, const uint8_t *w, size_t wrb, int nr, int64_t 
 
 /* ------------------------- 32-element types: packed weights (kern_pack) */
 
-/* A 16-row tile of a packed matrix is its groups of 16 blocks in order, each
- * group of nbg blocks (16, or fewer in the last one)
- *   d  f16 [nbg blocks][16 rows]              dsz = 32 nbg rounded up to 64 bytes
- *   m  f16 [nbg blocks][16 rows]  (Q4_1)      dsz bytes
- *   qs [nbg blocks][nreg][16 rows][4 bytes]   nreg = 8 (Q8_0) or 4 (Q4) vectors
- * so the micro-kernel loads each vector as it is: Q8_0 register g lane i =
- * row i's quants 4g..4g+3 ^ 0x80 (as u8, like the repack); Q4 register g
- * lane i = row i's quant bytes 4g..4g+3, whose low nibbles pair with
- * activation dword g and high nibbles with dword g + 4.  Same bytes per
- * block as the file for Q4_0 and Q8_0 (18, 34 x 16 rows), all loads 64-byte
- * aligned, no padding blocks: the tile is one dense stream, which the
- * prefetch (Q5_PFD) walks at the rate the blocks are consumed. */
-/* Prefetch distance of the packed kernels, bytes ahead in the tile stream.
- * Without it a decode GEMV streamed Q4_0 from DRAM at 11 GB/s on one core
- * (38 GB/s from L2): the loads of this kernel are too sparse among its
- * vector work for the out-of-order window to keep enough lines in flight.
- * 8 KB into L1 measured best for the Q4 types (26.8 GB/s), 8 KB into L2 for
- * Q8_0 (20.5; docs/PERFORMANCE.md). */
-enum { Q5_PFD = 8192 };
+/* A 16-row tile of a packed matrix is its blocks in order, in pairs (2k,
+ * 2k + 1), each pair one record of whole 64-byte lines:
+ *   d  f16 [2 blocks][16 rows]              64 bytes
+ *   m  f16 [2 blocks][16 rows]  (Q4_1)      64 bytes
+ *   qs [2 blocks][nreg][16 rows][4 bytes]   nreg = 8 (Q8_0) or 4 (Q4) vectors
+ * (a last pair of one block, when the row has an odd number, holds that
+ * block alone: its d line half used, one block of quants).  The micro-kernel
+ * loads each vector as it is: Q8_0 register g lane i = row i's quants
+ * 4g..4g+3 ^ 0x80 (as u8, like the repack); Q4 register g lane i = row i's
+ * quant bytes 4g..4g+3, whose low nibbles pair with activation dword g and
+ * high nibbles with dword g + 4.  Same bytes per block as the file for Q4_0
+ * and Q8_0 (18, 34 x 16 rows), all loads 64-byte aligned, and the tile is
+ * read strictly in address order: a decode streams it as one sequential
+ * read, which the hardware prefetcher follows - Q4_0 30 GB/s from DRAM on
+ * one core, against 11 GB/s when a group's scales sat apart from its quants
+ * (two interleaved streams) and 25 with a software prefetch added to that;
+ * a software prefetch on this layout only got in the way (22 GB/s).  A
+ * group of 16 blocks is 8 pairs. */
+/* Software prefetch of the tile stream, bytes ahead, for two or more tokens.
+ * One token streams fastest with none (Q4_0 from DRAM, one thread, 8960 x
+ * 1536: 30 GB/s; 20-25 with a prefetch 2-8 KB ahead); with more tokens the
+ * stream is slower than the prefetcher's trigger and 6 KB ahead into L2
+ * helps a lot (n = 4: 0.73 -> 0.44 ms, n = 8: 1.96 -> 0.78 ms). */
+enum { Q5_PFD = 6144 };
 static inline int q5_pnreg(int ty) { return ty == Q5_Q8_0 ? 8 : 4; }
-static inline size_t q5_pdsz(int nbg) { return ((size_t)nbg * 32 + 63) & ~(size_t)63; }
-static inline size_t q5_pqoff(int ty, int nbg) { return q5_pdsz(nbg) * (ty == Q5_Q4_1 ? 2 : 1); }
-static inline size_t q5_pgsz(int ty, int nbg) { return q5_pqoff(ty, nbg) + (size_t)(nbg * q5_pnreg(ty) * 64); }
-static inline size_t q5_pgb(int ty) { return q5_pgsz(ty, 16); } /* a whole group */
+static inline size_t q5_pfld(int ty) { return ty == Q5_Q4_1 ? 128 : 64; } /* scale lines of a pair */
+static inline size_t q5_pbq(int ty) { return (size_t)q5_pnreg(ty) * 64; } /* quant bytes of a block */
+static inline size_t q5_ppair(int ty) { return q5_pfld(ty) + 2 * q5_pbq(ty); }
+static inline size_t q5_pgb(int ty) { return 8 * q5_ppair(ty); } /* a whole group */
 
 static size_t q5_ptile_bytes(int ty, int64_t cols) {
     const int64_t nb = cols / KB_QK;
-    return (size_t)(nb / 16) * q5_pgb(ty) + (nb % 16 ? q5_pgsz(ty, (int)(nb % 16)) : 0);
+    return (size_t)(nb / 2) * q5_ppair(ty) + (nb % 2 ? q5_pfld(ty) + q5_pbq(ty) : 0);
 }
 
 static void q5_pack_tile(int ty, const uint8_t *w, size_t wrb, int nr, int64_t cols, uint8_t *dst) {
@@ -669,16 +674,14 @@ static void q5_pack_tile(int ty, const uint8_t *w, size_t wrb, int nr, int64_t c
     const int S = q5_wsz(ty), qs = q5_wqs(ty), nreg = q5_pnreg(ty);
     memset(dst, 0, q5_ptile_bytes(ty, cols));
     for (int64_t b = 0; b < nb; b++) {
-        const int nbg = (int)(nb - b / 16 * 16 < 16 ? nb - b / 16 * 16 : 16);
-        uint8_t *g = dst + (size_t)(b / 16) * q5_pgb(ty);
-        const int k = (int)(b % 16);
-        const size_t dsz = q5_pdsz(nbg), qo = q5_pqoff(ty, nbg);
+        uint8_t *pr = dst + (size_t)(b / 2) * q5_ppair(ty);
+        const int j = (int)(b % 2);
         for (int i = 0; i < nr; i++) {
             const uint8_t *blk = w + (size_t)i * wrb + (size_t)b * (size_t)S;
-            memcpy(g + 32 * k + 2 * i, blk, 2);
-            if (ty == Q5_Q4_1) memcpy(g + dsz + 32 * k + 2 * i, blk + KB_Q4_1_M, 2);
+            memcpy(pr + 32 * j + 2 * i, blk, 2);
+            if (ty == Q5_Q4_1) memcpy(pr + 64 + 32 * j + 2 * i, blk + KB_Q4_1_M, 2);
             for (int r = 0; r < nreg; r++) {
-                uint8_t *o = g + qo + (size_t)(k * nreg + r) * 64 + 4 * i;
+                uint8_t *o = pr + q5_pfld(ty) + (size_t)j * q5_pbq(ty) + (size_t)r * 64 + 4 * i;
                 memcpy(o, blk + qs + 4 * r, 4);
                 if (ty == Q5_Q8_0)
                     for (int e = 0; e < 4; e++) o[e] ^= 0x80;
@@ -698,7 +701,7 @@ static void q5_pack_q4_1(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_
  * activation dword g in vector g) and its d (and m) as floats: from the
  * stack repack (wb, dws, mws) or, when pg is a packed group, from it. */
 Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
-                      int nbg, int b, __m512i w[8], __m512 *dw, __m512 *mw) {
+                      int pf, int b, __m512i w[8], __m512 *dw, __m512 *mw) {
     if (!packed) {
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(wb + 8 * b + g);
@@ -706,16 +709,16 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
         if (ty == Q5_Q4_1) *mw = _mm512_load_ps(mws + 16 * b);
         return;
     }
-    /* the tile is one stream: prefetch its bytes Q5_PFD ahead, a block's
-     * share of a whole group per block, d and m lines included */
-    const size_t bs = q5_pgb(ty) / 16;
+    /* block b of the group at pg: pair b / 2, half b % 2 */
+    const uint8_t *pr = pg + (size_t)(b / 2) * q5_ppair(ty);
+    const int j = b % 2;
+    if (pf) { /* Q5_PFD ahead in the tile stream, a block's share per block */
+        const size_t bs = q5_ppair(ty) / 2;
 #pragma GCC unroll 9
-    for (int k = 0; k < (int)((bs + 63) / 64); k++) {
-        const char *a = (const char *)(pg + Q5_PFD + bs * (size_t)b + 64 * k);
-        if (ty == Q5_Q8_0) _mm_prefetch(a, _MM_HINT_T1);
-        else _mm_prefetch(a, _MM_HINT_T0);
+        for (int k = 0; k < (int)((bs + 63) / 64); k++)
+            _mm_prefetch((const char *)(pg + Q5_PFD + bs * (size_t)b + 64 * k), _MM_HINT_T1);
     }
-    const uint8_t *q = pg + q5_pqoff(ty, nbg) + (size_t)b * (size_t)(q5_pnreg(ty) * 64);
+    const uint8_t *q = pr + q5_pfld(ty) + (size_t)j * q5_pbq(ty);
     if (ty == Q5_Q8_0) {
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(q + 64 * g);
@@ -728,8 +731,8 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
             w[g + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
         }
     }
-    *dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pg + 32 * b)));
-    if (ty == Q5_Q4_1) *mw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pg + q5_pdsz(nbg) + 32 * b)));
+    *dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pr + 32 * j)));
+    if (ty == Q5_Q4_1) *mw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pr + 64 + 32 * j)));
 }
 
 /* acc[t] += the group trees of nbg <= 16 blocks for NT tokens, the weights
@@ -745,7 +748,7 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
         const uint8_t *q = x + (size_t)b * (size_t)xb + xq;
         __m512i w[8];
         __m512 dw, mw = _mm512_setzero_ps();
-        q5_wblock(ty, packed, wb, dws, mws, pg, nbg, b, w, &dw, &mw);
+        q5_wblock(ty, packed, wb, dws, mws, pg, packed && NT >= 2, b, w, &dw, &mw);
         /* the tokens' sums are independent chains: interleave them; with
          * few tokens each sum is split into NC chains too (i32 sums are
          * exact, so the split changes no bits) */
@@ -901,14 +904,7 @@ static void q5_gemv_q4_1(const struct kern_mm_job *j, int64_t r0, int64_t r1) { 
 enum { Q5_GEMM_MIN32 = 4, Q5_GEMM_MINK = 7 };
 
 static void q5_mm_q8_0(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
-    /* Q8_0 decode stays on the row GEMV even when packed: it streams 26 GB/s
-     * per core from DRAM against 20.5 for the packed kernel (one thread,
-     * 8960 x 1536), whose two-token and larger batches are the faster ones */
-    if (j->pk && j->n == 1) {
-        struct kern_mm_job u = *j;
-        u.pk = NULL;
-        q5_gemv_q8_0(&u, r0, r1);
-    } else if (j->n < Q5_GEMM_MIN32 && !j->pk) q5_per_token(q5_gemv_q8_0, j, r0, r1);
+    if (j->n < Q5_GEMM_MIN32 && !j->pk) q5_per_token(q5_gemv_q8_0, j, r0, r1);
     else q5_gemm32(Q5_Q8_0, j, r0, r1);
 }
 static void q5_mm_q4_0(const struct kern_mm_job *j, int64_t r0, int64_t r1) {
@@ -1681,7 +1677,7 @@ Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, size_t x
  * as many as the per-token arrays hold (Q5_PKCAP token x super-block
  * entries: a whole row for a few tokens, 4 super-blocks at 128), with the
  * accumulators parked in Y between chunks as in q5_gemmk.  The tile stream
- * is prefetched Q5_PFD bytes ahead while a row of the matrix fits one chunk
+ * is prefetched Q5_PFK bytes ahead while a row of the matrix fits one chunk
  * (the next tile follows the current one); otherwise the next tile's chunk
  * is prefetched, a super-block per super-block, by the first call of the
  * tile. */
