@@ -41,6 +41,10 @@
  *     the f16 scales of 16 blocks come out of the same kind of permute
  *     ("windows", q5_win).  A partial last group is read with masked loads
  *     (zeros past the row: products +0).
+ *   Packed weights (kern_pack, at load on request): the rows-in-lanes tiles
+ *     the GEMM would build are stored once; the same micro-kernels then read
+ *     them directly for every n, one token included (sections "packed
+ *     weights" below, for the 32-element types and the K-quants).
  *
  * vpdpbusd multiplies u8 by s8.  Q4 nibbles are unsigned: sum (q-8) x =
  * sum q x - 8 sum x.  Q8_0 weights are signed: the GEMM/GEMV use u = w ^
