@@ -605,12 +605,31 @@ static void pack_collect(struct model_mat *w, void *arg) {
     pl->total += (b + 63) & ~(size_t)63;
 }
 
+/* MemAvailable of /proc/meminfo in bytes, or 0 if unknown. */
+static uint64_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (uint64_t)kb * 1024u;
+}
+
 int model_pack(struct model *m, char *err) {
     if (m->packed) return DC_OK;
     struct pack_list pl = {0};
     each_matmul_mat(m, pack_collect, &pl); /* count */
     if (pl.n == 0) return DC_OK;
     const size_t n = pl.n, total = pl.total;
+    /* the copy is anonymous memory: refuse up front rather than let the
+     * system run out of memory while it is written */
+    const uint64_t avail = mem_available();
+    if (avail && (uint64_t)total > avail)
+        return dc_errf(err, DC_ENOMEM, "model: --repack needs %.0f MiB for the packed weights but only %.0f MiB "
+                                       "of memory is available; run without --repack (weights used in place)",
+                       (double)total / 1048576.0, (double)avail / 1048576.0);
     pl = (struct pack_list){calloc(n, sizeof(*pl.mats)), calloc(n, sizeof(*pl.off)), 0, 0};
     /* 2 MiB-aligned and, where the kernel allows, backed by huge pages: the
      * kernels stream the whole buffer per token, and with 4 KiB pages every
