@@ -840,6 +840,8 @@ static void q5_gemm32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
             const int64_t re = r1 - rb < Q5_RB ? r1 : rb + Q5_RB;
             for (int64_t kb0 = 0; kb0 < nb; kb0 += kc) {
                 const int nbk = (int)(nb - kb0 < kc ? nb - kb0 : kc);
+                /* one chunk for the whole row (decode): its arrays serve every row block */
+                if (nbk < nb || rb == r0)
                 for (int t = 0; t < ntg; t++)
                     for (int b = 0; b < nbk; b++) {
                         const uint8_t *bx = j->x + (size_t)(t0 + t) * j->xs + (size_t)(kb0 + b) * (size_t)xb;
@@ -1707,6 +1709,8 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
             const int64_t re = r1 - rb < Q5_RB ? r1 : rb + Q5_RB;
             for (int64_t s0 = 0; s0 < nsb; s0 += kc) {
                 const int nsk = (int)(nsb - s0 < kc ? nsb - s0 : kc);
+                /* one chunk for the whole row (decode): its arrays serve every row block */
+                if (nsk < nsb || rb == r0)
                 for (int t = 0; t < ntg; t++)
                     for (int i = 0; i < nsk; i++) {
                         const uint8_t *bx = j->x + (size_t)(t0 + t) * j->xs + (size_t)(s0 + i) * KB_Q8_K_SIZE;
