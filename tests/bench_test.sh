@@ -49,20 +49,13 @@ check ctx_depth "j['ctx_depth'] == 40 and j['ctx_fill_s'] > 0 and j['decode_tps'
 if grep -qE '^cache +40 positions filled in ' "$out" && grep -qE '^decode +3 tokens at depth 40: ' "$out"; then
     pass ctx_depth_text; else fail ctx_depth_text "$(cat "$out")"; fi
 
-# 5. --repack: the weights are packed (on a CPU whose kernels have a packed form), the JSON says how many bytes,
-# and `deepc run` writes the same greedy text with and without it (the packed kernels keep every bit).
+# 5. --repack: the weights are packed (on a CPU whose kernels have a packed form) and the JSON says how many
+# bytes; without it nothing is.  (That packed outputs are right is checked against PyTorch in test_dense and
+# test_deepseek, and bit for bit against the kernels' vec_dot in test_kern.)
 "$deepc" bench "$dense" -p 4 -n 2 --reps 1 -t 1 --repack --json >"$out" 2>&1
 check repack_json "j['load_s'] >= 0 and (j['packed_bytes'] > 0 or j['kernels'] != 'avx512') and j['decode_tps'] > 0"
 "$deepc" bench "$dense" -p 4 -n 2 --reps 1 -t 1 --json >"$out" 2>&1
 check no_repack_json "j['packed_bytes'] == 0"
-sm=.deps/models/SmolLM2-135M-Instruct.Q4_1.gguf
-if [ -s "$sm" ]; then
-    t0=$("$deepc" run "$sm" -p "Name three colors." --temp 0 -n 24 2>/dev/null)
-    t1=$("$deepc" run "$sm" -p "Name three colors." --temp 0 -n 24 --repack 2>/dev/null)
-    if [ -n "$t0" ] && [ "$t0" = "$t1" ]; then pass repack_same_text; else fail repack_same_text "'$t0' vs '$t1'"; fi
-else
-    fail repack_same_text "$sm missing (bash tools/setup.sh)"
-fi
 
 # 6. Usage errors: exit code 2, nothing on stdout.
 bad=0
