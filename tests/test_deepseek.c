@@ -768,6 +768,168 @@ static void test_deepseek_lat_kernel(void) {
            kern_lat_active()->name);
 }
 
+/* The 8-bit latent cache kernels.  Rows and queries are stored / quantized
+ * with kern_lat_q8_put / kern_lat_q8_query into a slot prefilled with junk
+ * (0xa5 codes, NaN scales), at a tile that starts after some positions.
+ * The reference is held to the exact f32 products within the bound the
+ * rounding allows (each code is within half a step of its value; each
+ * probability within half a step of 1/255 of the tile's largest), which also
+ * checks the two layouts and the +128 bias; every variant is held to the
+ * reference within f32 rounding. */
+static void test_deepseek_lat_q8_kernel(void) {
+    const struct kern_lat_ops *vs[3] = {&kern_lat_ref, kern_cpu_has(KERN_ISA_AVX2) ? &kern_lat_avx2 : NULL,
+                                        kern_cpu_has(KERN_ISA_AVX512) ? &kern_lat_avx512 : NULL};
+    const int64_t shapes[][5] = {/* P, nh, W, R, tile start */ {1, 1, 576, 512, 0},   {7, 3, 40, 32, 16},
+                                 {33, 16, 576, 512, 32},  {64, 5, 100, 68, 0}, {256, 8, 576, 512, 16},
+                                 {5, 9, 24, 16, 48},      {130, 4, 576, 512, 0}, {3, 4, 2100, 40, 16},
+                                 {61, 2, 8, 4, 0}};
+    unsigned long long seed = 11;
+    int checked = 0;
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int64_t P = shapes[si][0], nh = shapes[si][1], W = shapes[si][2], R = shapes[si][3], j0 = shapes[si][4];
+        const int64_t N = KERN_LAT_Q8_POS(j0 + P), ldq = W + 4, lds = P + 2, ldo = R + 5;
+        uint8_t *k = malloc((size_t)(N * W));
+        int8_t *v = malloc((size_t)(N * R)), *q8 = malloc((size_t)(nh * ldq));
+        float *sc = malloc((size_t)(N * 2) * sizeof(float)), *rows = malloc((size_t)(P * W) * sizeof(float));
+        float *q = malloc((size_t)(nh * W) * sizeof(float)), *p = malloc((size_t)(nh * lds) * sizeof(float));
+        float *sref = malloc((size_t)(nh * lds) * sizeof(float)), *s = malloc((size_t)(nh * lds) * sizeof(float));
+        float *oref = malloc((size_t)(nh * ldo) * sizeof(float)), *o = malloc((size_t)(nh * ldo) * sizeof(float));
+        float *o0 = malloc((size_t)(nh * ldo) * sizeof(float)), a[16];
+        struct kern_lat_q8_head *qh = malloc((size_t)nh * sizeof(*qh));
+        memset(k, 0xa5, (size_t)(N * W));
+        memset(v, 0xa5, (size_t)(N * R));
+        for (int64_t i = 0; i < N * 2; i++) sc[i] = NAN;
+        /* rope values on a different scale from the latent ones (their own scale) */
+        for (int64_t j = 0; j < P; j++)
+            for (int64_t i = 0; i < W; i++) rows[j * W + i] = t_rand_f32(&seed) * (i < R ? 1.0f : 6.0f);
+        for (int64_t h = 0; h < nh; h++)
+            for (int64_t i = 0; i < W; i++) q[h * W + i] = t_rand_f32(&seed) * (i < R ? 2.0f : 0.5f);
+        for (int64_t j = 0; j < P; j++) kern_lat_q8_put(k, v, sc, j0 + j, rows + j * W, R, W);
+        for (int64_t h = 0; h < nh; h++) kern_lat_q8_query(q + h * W, R, W, q8 + h * ldq, qh + h);
+        for (int64_t h = 0; h < nh; h++) {
+            for (int64_t j = 0; j < P; j++) /* a softmax-like tile: one large, the rest spread out */
+                p[h * lds + j] = j == (h * 7) % P ? 1.0f : 0.5f * (t_rand_f32(&seed) + 1.0f) * 0.3f;
+            a[h % 16] = 0.5f + 0.25f * t_rand_f32(&seed);
+        }
+        for (int64_t i = 0; i < nh * ldo; i++) o0[i] = t_rand_f32(&seed);
+        const uint8_t *kt = k + j0 * W;
+        const int8_t *vt = v + j0 * R;
+        const float *st = sc + j0 * 2, scale = 0.125f;
+        kern_lat_ref.scores_q8(kt, st, P, q8, ldq, qh, nh, R, W, scale, sref, lds);
+        kern_lat_ref.values_q8(vt, st, P, p, lds, nh, R, NULL, oref, ldo);
+        /* the reference against the exact products */
+        double worst_s = 0, worst_o = 0;
+        for (int64_t h = 0; h < nh; h++) {
+            double mq[2] = {0, 0};
+            for (int64_t i = 0; i < W; i++) mq[i >= R] = fmax(mq[i >= R], fabs((double)q[h * W + i]));
+            for (int64_t j = 0; j < P; j++) {
+                double mk[2] = {0, 0}, dot = 0, bound = 0;
+                for (int64_t i = 0; i < W; i++) mk[i >= R] = fmax(mk[i >= R], fabs((double)rows[j * W + i]));
+                for (int64_t i = 0; i < W; i++) {
+                    const double qi = q[h * W + i], ki = rows[j * W + i], dq = mq[i >= R] / 127, dk = mk[i >= R] / 127;
+                    dot += qi * ki;
+                    bound += fabs(qi) * dk / 2 + fabs(ki) * dq / 2 + dq * dk / 4;
+                }
+                const double d = fabs((double)sref[h * lds + j] - (double)scale * dot) / ((double)scale * bound * 1.0001 + 1e-12);
+                if (!(d <= worst_s)) worst_s = d;
+            }
+            double wmax = 0;
+            for (int64_t j = 0; j < P; j++) {
+                double mk = 0;
+                for (int64_t i = 0; i < R; i++) mk = fmax(mk, fabs((double)rows[j * W + i]));
+                wmax = fmax(wmax, (double)p[h * lds + j] * mk / 127);
+            }
+            for (int64_t c = 0; c < R; c++) {
+                double want = 0, bound = 1e-9;
+                for (int64_t j = 0; j < P; j++) {
+                    double mk = 0;
+                    for (int64_t i = 0; i < R; i++) mk = fmax(mk, fabs((double)rows[j * W + i]));
+                    const double pj = p[h * lds + j];
+                    want += pj * (double)rows[j * W + c];
+                    bound += pj * mk / 127 / 2 + wmax / 510 * 127 * 1.0001;
+                }
+                const double d = fabs((double)oref[h * ldo + c] - want) / bound;
+                if (!(d <= worst_o)) worst_o = d;
+            }
+        }
+        T_CHECK(worst_s <= 1.0 && worst_o <= 1.0,
+                "lat q8 ref P %lld nh %lld W %lld R %lld: scores %g, values %g of the rounding bound", (long long)P,
+                (long long)nh, (long long)W, (long long)R, worst_s, worst_o);
+        /* ... and exactly: the codes as kern_lat.h defines them (round(x * 127 / max|x|)
+         * per part, probabilities round(p dc * 255 / wmax)), products summed in double */
+        double ex_s = 0, ex_o = 0;
+        for (int64_t h = 0; h < nh; h++) {
+            float mq[2] = {0, 0};
+            for (int64_t i = 0; i < W; i++) mq[i >= R] = fmaxf(mq[i >= R], fabsf(q[h * W + i]));
+            float wv[KERN_LAT_Q8_MAXP], wmax = 0, mkc[KERN_LAT_Q8_MAXP];
+            for (int64_t j = 0; j < P; j++) {
+                float mk[2] = {0, 0};
+                for (int64_t i = 0; i < W; i++) mk[i >= R] = fmaxf(mk[i >= R], fabsf(rows[j * W + i]));
+                double dot[2] = {0, 0};
+                for (int64_t i = 0; i < W; i++)
+                    dot[i >= R] += (double)lrintf(q[h * W + i] * (127.0f / mq[i >= R])) *
+                                   (double)lrintf(rows[j * W + i] * (127.0f / mk[i >= R]));
+                const double want = (double)scale * ((double)(mk[0] / 127.0f) * (double)(mq[0] / 127.0f) * dot[0] +
+                                                     (double)(mk[1] / 127.0f) * (double)(mq[1] / 127.0f) * dot[1]);
+                ex_s = fmax(ex_s, fabs((double)sref[h * lds + j] - want) / (fabs(want) + 1e-3));
+                mkc[j] = mk[0];
+                wv[j] = p[h * lds + j] * (mk[0] / 127.0f);
+                wmax = fmaxf(wmax, wv[j]);
+            }
+            for (int64_t c = 0; c < R; c++) {
+                double sum = 0;
+                for (int64_t j = 0; j < P; j++)
+                    sum += (double)lrintf(wv[j] * (255.0f / wmax)) * (double)lrintf(rows[j * W + c] * (127.0f / mkc[j]));
+                const double want = (double)(wmax / 255.0f) * sum;
+                ex_o = fmax(ex_o, fabs((double)oref[h * ldo + c] - want) / (fabs(want) + 1e-3));
+            }
+        }
+        T_CHECK(ex_s < 1e-6 && ex_o < 1e-6, "lat q8 ref P %lld nh %lld W %lld R %lld: scores %g, values %g off the codes",
+                (long long)P, (long long)nh, (long long)W, (long long)R, ex_s, ex_o);
+        for (int vi = 1; vi < 3; vi++) {
+            if (!vs[vi]) continue;
+            for (int64_t i = 0; i < nh * lds; i++) s[i] = NAN;
+            vs[vi]->scores_q8(kt, st, P, q8, ldq, qh, nh, R, W, scale, s, lds);
+            double es = 0, eo = 0, ea = 0;
+            int bad = 0;
+            for (int64_t h = 0; h < nh; h++) {
+                double mag = 0;
+                for (int64_t i = 0; i < W; i++) mag += fabs((double)q[h * W + i]) * 6.0;
+                for (int64_t j = 0; j < P; j++) {
+                    const double d = fabs((double)s[h * lds + j] - (double)sref[h * lds + j]) / ((double)scale * mag);
+                    if (!(d <= es)) es = d;
+                }
+                for (int64_t j = P; j < lds; j++) bad += !isnan(s[h * lds + j]); /* nothing past P */
+            }
+            for (int acc = 0; acc < 2; acc++) {
+                if (acc) memcpy(o, o0, (size_t)(nh * ldo) * sizeof(float));
+                else
+                    for (int64_t i = 0; i < nh * ldo; i++) o[i] = NAN;
+                vs[vi]->values_q8(vt, st, P, p, lds, nh, R, acc ? a : NULL, o, ldo);
+                for (int64_t h = 0; h < nh; h++) {
+                    double mag = 0;
+                    for (int64_t j = 0; j < P; j++) mag += (double)p[h * lds + j] * 6.0;
+                    for (int64_t c = 0; c < R; c++) {
+                        const double want = (double)oref[h * ldo + c] +
+                                            (acc ? (double)a[h % 16] * (double)o0[h * ldo + c] : 0.0);
+                        const double d = fabs((double)o[h * ldo + c] - want) / (mag + 1.0);
+                        if (acc) ea = d > ea ? d : ea;
+                        else eo = d > eo ? d : eo;
+                    }
+                }
+            }
+            T_CHECK(es < 1e-6 && eo < 1e-6 && ea < 1e-6 && bad == 0,
+                    "lat q8 %s P %lld nh %lld W %lld R %lld: scores %g values %g accumulate %g, %d writes past P",
+                    vs[vi]->name, (long long)P, (long long)nh, (long long)W, (long long)R, es, eo, ea, bad);
+        }
+        checked++;
+        free(k), free(v), free(q8), free(sc), free(rows), free(q), free(p), free(sref), free(s), free(oref);
+        free(o), free(o0), free(qh);
+    }
+    printf("  8-bit latent kernels checked on %d shapes: ref against the exact products, %s%s against ref\n", checked,
+           vs[1] ? "avx2 " : "", vs[2] ? "avx512" : "");
+}
+
 /* KV cache bytes per token = layers x (kv_lora_rank + qk_rope_head_dim) x 4
  * (f32 cache), through the public API as `deepc info` reports it, and what a
  * session really allocates; the MTP layer is reported, not run. */
@@ -1179,6 +1341,7 @@ int main(void) {
     kern_init();
     T_RUN(test_deepseek_fp8_kernel);
     T_RUN(test_deepseek_lat_kernel);
+    T_RUN(test_deepseek_lat_q8_kernel);
     T_RUN(test_deepseek_router);
     T_RUN(test_deepseek_files);
     T_RUN(test_deepseek_kv_bytes);

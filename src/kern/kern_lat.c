@@ -70,8 +70,109 @@ void kern_lat_softmax_ref(float *s, int64_t lds, int64_t nh, int64_t n, float *m
     }
 }
 
-const struct kern_lat_ops kern_lat_ref = {"ref", lat_scores_ref, lat_values_ref, lat_scores_bf16_ref,
-                                          lat_values_bf16_ref, kern_lat_softmax_ref};
+/* ---------------------------------------------------------- 8-bit cache */
+
+/* max|x| over n values (NaN left out). */
+static float lat_q8_max(const float *x, int64_t n) {
+    float mx = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        const float a = fabsf(x[i]);
+        if (a > mx) mx = a;
+    }
+    return mx;
+}
+
+/* The code of x for the part whose max|x| is mx. */
+static inline int8_t lat_q8_code(float x, float mx) {
+    const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
+    const long v = isfinite(x) ? lrintf(x * inv) : 0;
+    return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+}
+
+void kern_lat_q8_put(uint8_t *k, int8_t *v, float *s, int64_t pos, const float *row, int64_t R, int64_t W) {
+    const float mc = lat_q8_max(row, R), mr = lat_q8_max(row + R, W - R);
+    const int64_t g = pos / 16, lane = pos % 16;
+    uint8_t *kg = k + g * 16 * W;
+    int8_t *vg = v + (pos / 4) * 4 * R;
+    for (int64_t i = 0; i < W; i++) {
+        const int8_t c = lat_q8_code(row[i], i < R ? mc : mr);
+        kg[(i / 4) * 64 + lane * 4 + i % 4] = (uint8_t)(c + 128);
+        if (i < R) vg[i * 4 + pos % 4] = c;
+    }
+    s[g * 32 + lane] = mc / 127.0f;
+    s[g * 32 + 16 + lane] = mr / 127.0f;
+}
+
+void kern_lat_q8_query(const float *q, int64_t R, int64_t W, int8_t *q8, struct kern_lat_q8_head *qh) {
+    const float mc = lat_q8_max(q, R), mr = lat_q8_max(q + R, W - R);
+    int32_t bc = 0, br = 0;
+    for (int64_t i = 0; i < W; i++) {
+        q8[i] = lat_q8_code(q[i], i < R ? mc : mr);
+        if (i < R) bc += q8[i];
+        else br += q8[i];
+    }
+    qh->dc = mc / 127.0f;
+    qh->dr = mr / 127.0f;
+    qh->bc = 128 * bc;
+    qh->br = 128 * br;
+}
+
+void kern_lat_scores_q8_ref(const uint8_t *k, const float *sc, int64_t P, const int8_t *q8, int64_t ldq,
+                            const struct kern_lat_q8_head *qh, int64_t nh, int64_t R, int64_t W, float scale, float *s,
+                            int64_t lds) {
+    for (int64_t h = 0; h < nh; h++)
+        for (int64_t j = 0; j < P; j++) {
+            const uint8_t *kg = k + (j / 16) * 16 * W;
+            int64_t ac = 0, ar = 0; /* sums of signed code products */
+            for (int64_t i = 0; i < W; i++) {
+                const int64_t x = (int64_t)kg[(i / 4) * 64 + (j % 16) * 4 + i % 4] - 128;
+                if (i < R) ac += x * q8[h * ldq + i];
+                else ar += x * q8[h * ldq + i];
+            }
+            const double dc = sc[(j / 16) * 32 + j % 16], dr = sc[(j / 16) * 32 + 16 + j % 16];
+            s[h * lds + j] = (float)((double)scale * (dc * (double)qh[h].dc * (double)ac + dr * (double)qh[h].dr * (double)ar));
+        }
+}
+
+/* values_q8 step 1 for one head: the 8-bit probabilities p8[j], j < P, and
+ * their scale wmax / 255 (kern_lat.h). */
+static float lat_q8_probs(const float *sc, int64_t P, const float *p, uint8_t *p8) {
+    float wmax = 0.0f;
+    for (int64_t j = 0; j < P; j++) {
+        const float w = p[j] * sc[(j / 16) * 32 + j % 16];
+        if (w > wmax) wmax = w;
+    }
+    const float inv = wmax > 0.0f ? 255.0f / wmax : 0.0f;
+    for (int64_t j = 0; j < P; j++) {
+        const long v = lrintf(p[j] * sc[(j / 16) * 32 + j % 16] * inv);
+        p8[j] = (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v);
+    }
+    return wmax / 255.0f;
+}
+
+void kern_lat_values_q8_ref(const int8_t *v, const float *sc, int64_t P, const float *p, int64_t ldp, int64_t nh,
+                            int64_t R, const float *a, float *o, int64_t ldo) {
+    uint8_t p8[KERN_LAT_Q8_MAXP];
+    if (P > KERN_LAT_Q8_MAXP) P = KERN_LAT_Q8_MAXP;
+    for (int64_t h = 0; h < nh; h++) {
+        const double ws = lat_q8_probs(sc, P, p + h * ldp, p8);
+        for (int64_t c = 0; c < R; c++) {
+            int64_t acc = 0;
+            for (int64_t j = 0; j < P; j++) acc += (int64_t)p8[j] * v[(j / 4) * 4 * R + c * 4 + j % 4];
+            const double prev = a ? (double)a[h] * (double)o[h * ldo + c] : 0.0;
+            o[h * ldo + c] = (float)(prev + ws * (double)acc);
+        }
+    }
+}
+
+const struct kern_lat_ops kern_lat_ref = {"ref",
+                                          lat_scores_ref,
+                                          lat_values_ref,
+                                          lat_scores_bf16_ref,
+                                          lat_values_bf16_ref,
+                                          kern_lat_softmax_ref,
+                                          kern_lat_scores_q8_ref,
+                                          kern_lat_values_q8_ref};
 
 static const struct kern_lat_ops *kern_lat_ops_;
 static pthread_once_t kern_lat_once = PTHREAD_ONCE_INIT;

@@ -10,7 +10,7 @@
  * softmax, rescaled by a[h] as each tile of rows is added.)
  *
  * Both are register-blocked over several heads so a cache row is loaded once
- * for 4 heads.  The cache rows are f32 or bf16 (the *_bf16 entries).  kern_lat_*_ref are plain C (the spec, double accumulation);
+ * for 4 heads.  The cache rows are f32, bf16 (the *_bf16 entries) or 8-bit codes (*_q8).  kern_lat_*_ref are plain C (the spec, double accumulation);
  * AVX2 and AVX-512 variants live in kern_lat_avx2.c / kern_lat_avx512.c with
  * their own -m flags.  The variant follows the active kernel table's ISA
  * level (DEEPC_KERNELS), like kern_fp8.
@@ -45,6 +45,54 @@ typedef void (*kern_lat_values_bf16_fn)(const uint16_t *rows, int64_t ldr, int64
  * n >= 1; scores finite.  The SIMD exp is within a few ulp of expf. */
 typedef void (*kern_lat_softmax_fn)(float *s, int64_t lds, int64_t nh, int64_t n, float *m, float *l, float *a);
 
+/* The 8-bit latent cache.  A cache row [c | k_pe] (R latent values, W - R
+ * rope values) is kept as integer codes with one scale per part:
+ * dc = max|c| / 127, dr = max|k_pe| / 127, code = round(x / d) in [-127, 127]
+ * (see kern_lat_q8_put).  Queries are quantized the same way per head
+ * (kern_lat_q8_query), and the products are integer dot products of 4 bytes
+ * by 4 bytes per 32-bit lane (vpdpbusd: unsigned x signed).  The codes are
+ * stored twice, once in the order of each product:
+ *   K  [pos / 16][W / 4][pos % 16][4]  code + 128 (u8).  One 64-byte line
+ *      holds 4 columns of 16 positions, a position per lane: the scores put
+ *      16 positions in the lanes and broadcast 4 query codes.
+ *   V  [pos / 4][R][pos % 4]  code (s8).  One 64-byte line holds 16 columns
+ *      of 4 positions, a column per lane: the values put 16 columns in the
+ *      lanes and broadcast the 4 positions' probabilities.
+ *   S  [pos / 16][2][pos % 16]  f32: dc, then dr.
+ * A slot of n positions takes KERN_LAT_Q8_POS(n) positions of each (n
+ * rounded up to 16).  Needs R % 4 == 0 and W % 4 == 0.  The kernels read
+ * tiles that start at a multiple of 16 positions. */
+#define KERN_LAT_Q8_POS(n) ((((int64_t)(n) + 15) / 16) * 16)
+/* Most positions values_q8 takes per call (its probabilities are requantized per call). */
+#define KERN_LAT_Q8_MAXP 256
+
+/* One query head's scales and bias terms: dc, dr as above; bc, br = 128 x the
+ * sum of the head's latent / rope codes (the + 128 of the stored K codes). */
+struct kern_lat_q8_head {
+    float dc, dr;
+    int32_t bc, br;
+};
+
+/* Store row (W floats) at position pos of a slot (k, v, s its three parts). */
+void kern_lat_q8_put(uint8_t *k, int8_t *v, float *s, int64_t pos, const float *row, int64_t R, int64_t W);
+/* Quantize one query head q (W floats) -> codes q8[W] and its scales. */
+void kern_lat_q8_query(const float *q, int64_t R, int64_t W, int8_t *q8, struct kern_lat_q8_head *qh);
+
+/* s[h * lds + j] = scale * (dc_j qh[h].dc (K_j . q8_h over the latent part)
+ *                          + dr_j qh[h].dr (K_j . q8_h over the rope part))
+ * for j < P: k and sc point at the tile's first position (a multiple of 16). */
+typedef void (*kern_lat_scores_q8_fn)(const uint8_t *k, const float *sc, int64_t P, const int8_t *q8, int64_t ldq,
+                                      const struct kern_lat_q8_head *qh, int64_t nh, int64_t R, int64_t W,
+                                      float scale, float *s, int64_t lds);
+/* o[h * ldo + c] = a[h] o[h * ldo + c] + (wmax_h / 255) sum_{j < P} p8[h][j] V_j[c],  c < R, where
+ * w_j = p[h * ldp + j] * dc_j (dc folded into the probability), wmax_h = max_j w_j and
+ * p8[h][j] = round(w_j * (255 / wmax_h)) in [0, 255] (0 when wmax_h == 0).  v and sc
+ * point at the tile's first position (a multiple of 16); 1 <= P <= KERN_LAT_Q8_MAXP;
+ * p >= 0; a == NULL: o is overwritten.  The probabilities are rounded to 8 bits
+ * relative to the largest of the tile. */
+typedef void (*kern_lat_values_q8_fn)(const int8_t *v, const float *sc, int64_t P, const float *p, int64_t ldp,
+                                      int64_t nh, int64_t R, const float *a, float *o, int64_t ldo);
+
 struct kern_lat_ops {
     const char *name;
     kern_lat_scores_fn scores;
@@ -52,11 +100,19 @@ struct kern_lat_ops {
     kern_lat_scores_bf16_fn scores_bf16;
     kern_lat_values_bf16_fn values_bf16;
     kern_lat_softmax_fn softmax;
+    kern_lat_scores_q8_fn scores_q8; /* the AVX2 table uses the reference (no 8-bit dot products there) */
+    kern_lat_values_q8_fn values_q8;
 };
 
 extern const struct kern_lat_ops kern_lat_ref;
 /* The reference softmax step (also the AVX2 table's). */
 void kern_lat_softmax_ref(float *s, int64_t lds, int64_t nh, int64_t n, float *m, float *l, float *a);
+/* The reference 8-bit products (also the AVX2 table's). */
+void kern_lat_scores_q8_ref(const uint8_t *k, const float *sc, int64_t P, const int8_t *q8, int64_t ldq,
+                            const struct kern_lat_q8_head *qh, int64_t nh, int64_t R, int64_t W, float scale, float *s,
+                            int64_t lds);
+void kern_lat_values_q8_ref(const int8_t *v, const float *sc, int64_t P, const float *p, int64_t ldp, int64_t nh,
+                            int64_t R, const float *a, float *o, int64_t ldo);
 /* Only when kern_cpu_has(KERN_ISA_AVX2) / kern_cpu_has(KERN_ISA_AVX512). */
 extern const struct kern_lat_ops kern_lat_avx2;
 extern const struct kern_lat_ops kern_lat_avx512;

@@ -159,5 +159,11 @@ static void lat_values_bf16_avx2(const uint16_t *rows, int64_t ldr, int64_t P, c
     values_all(rows, ldr, P, p, ldp, nh, R, a, o, ldo, 1);
 }
 
-const struct kern_lat_ops kern_lat_avx2 = {"avx2", lat_scores_avx2, lat_values_avx2, lat_scores_bf16_avx2,
-                                           lat_values_bf16_avx2, kern_lat_softmax_ref};
+const struct kern_lat_ops kern_lat_avx2 = {"avx2",
+                                           lat_scores_avx2,
+                                           lat_values_avx2,
+                                           lat_scores_bf16_avx2,
+                                           lat_values_bf16_avx2,
+                                           kern_lat_softmax_ref,
+                                           kern_lat_scores_q8_ref,
+                                           kern_lat_values_q8_ref};

@@ -14,6 +14,7 @@
  */
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "dtype.h"
 #include "kern_exp512.h"
@@ -396,5 +397,170 @@ static void lat_softmax_avx512(float *s, int64_t lds, int64_t nh, int64_t n, flo
     }
 }
 
-const struct kern_lat_ops kern_lat_avx512 = {"avx512", lat_scores_avx512, lat_values_avx512, lat_scores_bf16_avx512,
-                                             lat_values_bf16_avx512, lat_softmax_avx512};
+/* ------------------------------------------------------- 8-bit cache, VNNI */
+
+static inline __m512i q8_bcast(const int8_t *q) {
+    int32_t x;
+    memcpy(&x, q, 4);
+    return _mm512_set1_epi32(x); /* folds into vpdpbusd's {1to16} operand */
+}
+
+/* Scores of NH heads for one group of 16 positions (m: the valid ones).
+ * Per 4 columns: one 64-byte load of K, NH vpdpbusd with a broadcast of the
+ * head's 4 query codes; latent and rope parts in separate accumulators. */
+static inline __attribute__((always_inline)) void sq8_group(const uint8_t *kg, const float *sg, __mmask16 m,
+                                                            const int8_t *q8, int64_t ldq,
+                                                            const struct kern_lat_q8_head *qh, int64_t R, int64_t W,
+                                                            float scale, float *s, int64_t lds, const int NH) {
+    __m512i ac[8], ar[8];
+#pragma GCC unroll 8
+    for (int h = 0; h < NH; h++) ac[h] = ar[h] = _mm512_setzero_si512();
+    int64_t i = 0;
+    for (; i < R; i += 4) {
+        const __m512i kv = _mm512_loadu_si512(kg + i * 16);
+#pragma GCC unroll 8
+        for (int h = 0; h < NH; h++) ac[h] = _mm512_dpbusd_epi32(ac[h], kv, q8_bcast(q8 + h * ldq + i));
+    }
+    for (; i < W; i += 4) {
+        const __m512i kv = _mm512_loadu_si512(kg + i * 16);
+#pragma GCC unroll 8
+        for (int h = 0; h < NH; h++) ar[h] = _mm512_dpbusd_epi32(ar[h], kv, q8_bcast(q8 + h * ldq + i));
+    }
+    const __m512 dc = _mm512_loadu_ps(sg), dr = _mm512_loadu_ps(sg + 16);
+#pragma GCC unroll 8
+    for (int h = 0; h < NH; h++) {
+        const __m512 fc = _mm512_cvtepi32_ps(_mm512_sub_epi32(ac[h], _mm512_set1_epi32(qh[h].bc)));
+        const __m512 fr = _mm512_cvtepi32_ps(_mm512_sub_epi32(ar[h], _mm512_set1_epi32(qh[h].br)));
+        __m512 v = _mm512_mul_ps(fc, _mm512_mul_ps(dc, _mm512_set1_ps(qh[h].dc)));
+        v = _mm512_fmadd_ps(fr, _mm512_mul_ps(dr, _mm512_set1_ps(qh[h].dr)), v);
+        _mm512_mask_storeu_ps(s + h * lds, m, _mm512_mul_ps(v, _mm512_set1_ps(scale)));
+    }
+}
+
+static void lat_scores_q8_avx512(const uint8_t *k, const float *sc, int64_t P, const int8_t *q8, int64_t ldq,
+                                 const struct kern_lat_q8_head *qh, int64_t nh, int64_t R, int64_t W, float scale,
+                                 float *s, int64_t lds) {
+    for (int64_t g = 0; g * 16 < P; g++) {
+        const uint8_t *kg = k + g * 16 * W;
+        const float *sg = sc + g * 32;
+        const __mmask16 m = lat_mask(P - g * 16);
+        float *sj = s + g * 16;
+        int64_t h = 0;
+        for (; h + 8 <= nh; h += 8) sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 8);
+        switch (nh - h) {
+        case 7: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 7); break;
+        case 6: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 6); break;
+        case 5: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 5); break;
+        case 4: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 4); break;
+        case 3: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 3); break;
+        case 2: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 2); break;
+        case 1: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 1); break;
+        default: break;
+        }
+    }
+}
+
+/* values_q8 step 1 for one head (the reference's lat_q8_probs, 16 at a time,
+ * same operations in the same order): p8[j] for j < P, zero up to the next
+ * multiple of 16; returns wmax / 255. */
+static float vq8_probs(const float *sc, int64_t P, const float *p, uint8_t *p8) {
+    __m512 mx = _mm512_setzero_ps();
+    for (int64_t j = 0; j < P; j += 16) {
+        const __mmask16 m = lat_mask(P - j);
+        const __m512 w = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + j), _mm512_maskz_loadu_ps(m, sc + (j / 16) * 32));
+        mx = _mm512_max_ps(mx, w);
+    }
+    const float wmax = _mm512_reduce_max_ps(mx);
+    const __m512 inv = _mm512_set1_ps(wmax > 0.0f ? 255.0f / wmax : 0.0f);
+    for (int64_t j = 0; j < P; j += 16) {
+        const __mmask16 m = lat_mask(P - j);
+        const __m512 w = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + j), _mm512_maskz_loadu_ps(m, sc + (j / 16) * 32));
+        const __m512i c = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(w, inv)), _mm512_setzero_si512());
+        _mm_storeu_si128((__m128i *)(p8 + j), _mm512_cvtusepi32_epi8(c)); /* saturates at 255 */
+    }
+    return wmax / 255.0f;
+}
+
+/* A strip of NC x 16 columns of NH heads: NH x NC int32 accumulators over the
+ * P positions, 4 at a time (one 64-byte line of V per 16 columns, a broadcast
+ * of 4 probabilities per head), then o = a o + scale x sum. */
+static inline __attribute__((always_inline)) void vq8_strip(const int8_t *v, int64_t R, int64_t G,
+                                                            const uint8_t (*p8)[KERN_LAT_Q8_MAXP], const float *ws,
+                                                            const float *a, float *o, int64_t ldo, const int NH,
+                                                            const int NC) {
+    __m512i acc[4][4];
+#pragma GCC unroll 4
+    for (int h = 0; h < NH; h++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) acc[h][c] = _mm512_setzero_si512();
+    for (int64_t g = 0; g < G; g++) {
+        const int8_t *vg = v + g * 4 * R;
+        __m512i vv[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) vv[c] = _mm512_loadu_si512(vg + c * 64);
+#pragma GCC unroll 4
+        for (int h = 0; h < NH; h++) {
+            int32_t x;
+            memcpy(&x, p8[h] + 4 * g, 4);
+            const __m512i pb = _mm512_set1_epi32(x);
+#pragma GCC unroll 4
+            for (int c = 0; c < NC; c++) acc[h][c] = _mm512_dpbusd_epi32(acc[h][c], pb, vv[c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int h = 0; h < NH; h++) {
+        const __m512 sh = _mm512_set1_ps(ws[h]);
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) {
+            float *op = o + h * ldo + c * 16;
+            const __m512 f = _mm512_cvtepi32_ps(acc[h][c]);
+            if (a) _mm512_storeu_ps(op, _mm512_fmadd_ps(f, sh, _mm512_mul_ps(_mm512_set1_ps(a[h]), _mm512_loadu_ps(op))));
+            else _mm512_storeu_ps(op, _mm512_mul_ps(f, sh));
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void vq8_heads(const int8_t *v, int64_t R, int64_t G,
+                                                            const uint8_t (*p8)[KERN_LAT_Q8_MAXP], const float *ws,
+                                                            const float *a, float *o, int64_t ldo, const int NH) {
+    int64_t c = 0;
+    for (; c + 64 <= R; c += 64) vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, NH, 4);
+    switch ((R - c) / 16) {
+    case 3: vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, NH, 3); break;
+    case 2: vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, NH, 2); break;
+    case 1: vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, NH, 1); break;
+    default: break;
+    }
+}
+
+static void lat_values_q8_avx512(const int8_t *v, const float *sc, int64_t P, const float *p, int64_t ldp, int64_t nh,
+                                 int64_t R, const float *a, float *o, int64_t ldo) {
+    if (R % 16 || P > KERN_LAT_Q8_MAXP) {
+        kern_lat_values_q8_ref(v, sc, P, p, ldp, nh, R, a, o, ldo);
+        return;
+    }
+    _Alignas(64) uint8_t p8[4][KERN_LAT_Q8_MAXP];
+    float ws[4];
+    const int64_t G = (P + 3) / 4;
+    for (int64_t h0 = 0; h0 < nh; h0 += 4) {
+        const int64_t nb = nh - h0 < 4 ? nh - h0 : 4;
+        for (int64_t h = 0; h < nb; h++) ws[h] = vq8_probs(sc, P, p + (h0 + h) * ldp, p8[h]);
+        const float *ah = a ? a + h0 : NULL;
+        float *oh = o + h0 * ldo;
+        switch (nb) {
+        case 4: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 4); break;
+        case 3: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 3); break;
+        case 2: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 2); break;
+        default: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 1); break;
+        }
+    }
+}
+
+const struct kern_lat_ops kern_lat_avx512 = {"avx512",
+                                             lat_scores_avx512,
+                                             lat_values_avx512,
+                                             lat_scores_bf16_avx512,
+                                             lat_values_bf16_avx512,
+                                             lat_softmax_avx512,
+                                             lat_scores_q8_avx512,
+                                             lat_values_q8_avx512};
