@@ -1079,13 +1079,20 @@ static void test_deepseek_multi_seq(void) {
     int32_t *sa = seq_ids(mo, 0, &na), *sb = seq_ids(mo, 1, &nb);
     float *ref = read_floats(jstr(jget(mo, "logits"), "hf"), (size_t)((na + nb) * V));
     char err[DC_ERR_LEN];
+    /* 5 tokens of B per pass keep every pass small (its attention split by segments),
+     * 10 make the passes large (split by head blocks): alone, each token must still
+     * have the same bits; the 8-bit cache the same way */
+    const struct {
+        int kv, per;
+    } cfg[] = {{DT_F32, 5}, {DT_F32, 10}, {DT_I8, 10}};
+    for (size_t ci = 0; ci < sizeof(cfg) / sizeof(cfg[0]); ci++) {
     struct fwd f;
-    int rc = fwd_init(&f, m, 128, 8, 3, err);
+    int rc = fwd_init_kv(&f, m, 128, 16, 3, cfg[ci].kv, err);
     T_CHECK(rc == 0 && ref, "fwd_init: %s", err);
     if (rc == 0 && ref) {
-        float *out = malloc(8 * (size_t)V * sizeof(float));
+        float *out = malloc(16 * (size_t)V * sizeof(float));
         float *kept = malloc((size_t)(nb * V) * sizeof(float)); /* seq b's rows from the mixed batches */
-        struct fwd_tok toks[8];
+        struct fwd_tok toks[16];
         double worst = 0;
         int64_t pa = 0, pb = 0, rows = 0, same_bits = 0;
         while (pa < na || pb < nb) {
@@ -1094,7 +1101,7 @@ static void test_deepseek_multi_seq(void) {
                 toks[n] = (struct fwd_tok){sa[pa], 1, pa, n};
                 n++;
             }
-            for (int k = 0; k < 5 && pb < nb; k++, pb++, n++) toks[n] = (struct fwd_tok){sb[pb], 2, pb, n};
+            for (int k = 0; k < cfg[ci].per && pb < nb; k++, pb++, n++) toks[n] = (struct fwd_tok){sb[pb], 2, pb, n};
             rc = fwd_eval_batch(&f, toks, n, out, err);
             T_CHECK(rc == 0, "eval: %s", err);
             if (rc) break;
@@ -1122,13 +1129,17 @@ static void test_deepseek_multi_seq(void) {
         /* batch invariance: a token decoded alone has the bits it had in a mixed batch */
         T_CHECK(same_bits == nb - 20, "%lld of %lld decoded rows bit-identical to their mixed-batch rows",
                 (long long)same_bits, (long long)(nb - 20));
-        printf("  %lld rows from mixed batches over 3 slots and a copied prefix: max|diff| %.3g\n", (long long)rows,
-               worst);
-        T_CHECK(worst <= TIGHT, "multi-sequence max diff %g", worst);
+        printf("  %lld rows from mixed batches (%d of B per pass, %s cache, %lld-position segments) over 3 slots and "
+               "a copied prefix: max|diff| %.3g\n",
+               (long long)rows, cfg[ci].per, cfg[ci].kv == DT_I8 ? "8-bit" : "f32", (long long)f.lat_seg, worst);
+        T_CHECK(worst <= (cfg[ci].kv == DT_I8 ? Q8_ROW : TIGHT), "multi-sequence max diff %g", worst);
         T_CHECK(rows == na + nb + nb - 20, "rows %lld", (long long)rows);
+        T_CHECK(nb > f.lat_seg, "sequence B (%lld) spans more than one segment (%lld)", (long long)nb,
+                (long long)f.lat_seg);
         free(kept);
         free(out);
         fwd_free(&f);
+    }
     }
     free(ref);
     free(sa);
@@ -1146,11 +1157,19 @@ static void test_deepseek_multi_seq(void) {
  * NMSE 9e-5); one near-tie argmax flip in 70 rows.  Bounds: NMSE < BF16_NMSE,
  * max < Q8_ROW, argmax equal on at least 95% of rows. */
 #define BF16_NMSE 5e-4
+/* The 8-bit cache (kern_lat.h: codes with one scale per latent / rope part of a
+ * row, queries and the tile's probabilities rounded to 8 bits too).  Seen: NMSE
+ * 7e-5..8.4e-4, max 0.05..0.59 where a near tie sends a token to another expert
+ * (1-2 of 70 rows) - the error of Q8_0 weights here (NMSE ~5e-4).  Bounds: NMSE <
+ * Q8C_NMSE, max < Q8C_MAX, argmax equal on at least 95% of rows. */
+#define Q8C_NMSE 5e-3
+#define Q8C_MAX 1.0
 static void test_deepseek_bf16_cache(void) {
     struct json_object *root = manifest();
     if (!root) return;
     struct json_object *models = jget(root, "models");
     int checked = 0;
+    for (int q8 = 0; q8 < 2; q8++)
     for (size_t i = 0; i < json_object_array_length(models); i++) {
         struct json_object *mo = json_object_array_get_idx(models, i), *dec = jget(mo, "decode");
         struct model *m = load(mo, "hf");
@@ -1165,12 +1184,16 @@ static void test_deepseek_bf16_cache(void) {
         float *ref = read_floats(rel, (size_t)(n * V)), *out = malloc((size_t)(n * V) * sizeof(float));
         char err[DC_ERR_LEN];
         struct fwd f;
-        int rc = fwd_init_kv(&f, m, n, 16, 1, DT_BF16, err);
+        int rc = fwd_init_kv(&f, m, n, 16, 1, q8 ? DT_I8 : DT_BF16, err);
         T_CHECK(rc == 0 && ref, "fwd_init_kv: %s", err);
         if (rc == 0 && ref) {
-            const uint64_t want = (uint64_t)(n * m->hp.n_layer * (m->hp.kv_lora_rank + m->hp.rope_dim)) * 2;
-            T_CHECK(f.kv_bytes >= want && f.kv_bytes < want + 64 && f.k_cache == NULL, "bf16 cache %zu bytes, want %llu",
-                    f.kv_bytes, (unsigned long long)want); /* + alignment padding */
+            const int64_t W = m->hp.kv_lora_rank + m->hp.rope_dim;
+            /* bf16: 2 bytes a value; 8-bit: the codes twice (W + r_kv bytes) and 2 f32 scales, 16-position groups */
+            const uint64_t want = q8 ? (uint64_t)(KERN_LAT_Q8_POS(n) * m->hp.n_layer * (W + m->hp.kv_lora_rank + 8))
+                                     : (uint64_t)(n * m->hp.n_layer * W) * 2;
+            T_CHECK(f.kv_bytes >= want && f.kv_bytes < want + 3 * 64 && f.k_cache == NULL,
+                    "%s cache %zu bytes, want %llu", q8 ? "8-bit" : "bf16", f.kv_bytes,
+                    (unsigned long long)want); /* + alignment padding */
             const int64_t K = m->hp.n_expert_used, L = m->hp.n_layer;
             struct fwd_trace tr = {n, 0, NULL, calloc((size_t)(L * n * K), sizeof(int32_t)), NULL};
             f.trace = &tr;
@@ -1203,12 +1226,13 @@ static void test_deepseek_bf16_cache(void) {
             struct cmp c = {0};
             cmp_rows(&c, out, ref, n, V);
             const double nmse = c.num / (c.den > 0 ? c.den : 1);
-            printf("  %s hf, bf16 KV cache, decode %lld rows: max|diff| %.3g (row %lld)  nmse %.3g  argmax diffs %lld;"
+            printf("  %s hf, %s KV cache, decode %lld rows: max|diff| %.3g (row %lld)  nmse %.3g  argmax diffs %lld;"
                    " %lld tokens routed differently\n",
-                   jstr(mo, "name"), (long long)n, c.max_abs, (long long)c.worst_row, nmse, (long long)c.argmax_diff,
-                   (long long)rerouted);
-            T_CHECK(nmse < BF16_NMSE && c.max_abs <= Q8_ROW && c.argmax_diff * 20 <= n,
-                    "bf16 cache: nmse %g max %g, %lld argmax diffs", nmse, c.max_abs, (long long)c.argmax_diff);
+                   jstr(mo, "name"), q8 ? "8-bit" : "bf16", (long long)n, c.max_abs, (long long)c.worst_row, nmse,
+                   (long long)c.argmax_diff, (long long)rerouted);
+            T_CHECK(nmse < (q8 ? Q8C_NMSE : BF16_NMSE) && c.max_abs <= (q8 ? Q8C_MAX : Q8_ROW) && c.argmax_diff * 20 <= n,
+                    "%s cache: nmse %g max %g, %lld argmax diffs", q8 ? "8-bit" : "bf16", nmse, c.max_abs,
+                    (long long)c.argmax_diff);
             fwd_free(&f);
             checked++;
         }
@@ -1217,7 +1241,7 @@ static void test_deepseek_bf16_cache(void) {
         free(ids);
         model_free(m);
     }
-    T_CHECK(checked >= 2, "bf16 cache checked on %d models", checked);
+    T_CHECK(checked >= 4, "bf16 and 8-bit caches checked on %d models", checked);
     /* dense models keep their f32 cache */
     char path[1024], err[DC_ERR_LEN];
     snprintf(path, sizeof(path), "%s/dense/llama_gqa/model-f32.gguf", t_data_dir());

@@ -51,7 +51,7 @@ static void usage(FILE *f) {
             "  --ctx N                 context positions per sequence (default min(4096, trained))\n"
             "  --batch N               tokens per forward pass (default 512)\n"
             "  --threads N             compute threads (default: all cores)\n"
-            "  --cache-type f32|bf16   KV cache element type (bf16: DeepSeek latent cache, half the bytes)\n"
+            "  --cache-type f32|bf16|q8  KV cache element type (DeepSeek latent cache: bf16 half the bytes, q8 8-bit codes)\n"
             "  --repack                copy the weights into the kernels' packed layout at load: faster\n"
             "                          decode and batches, a second copy of the matrices in memory\n"
             "  --queue N               requests waiting for a slot before 429 (default 64)\n"

@@ -399,10 +399,18 @@ static void lat_softmax_avx512(float *s, int64_t lds, int64_t nh, int64_t n, flo
 
 /* ------------------------------------------------------- 8-bit cache, VNNI */
 
-static inline __m512i q8_bcast(const int8_t *q) {
-    int32_t x;
-    memcpy(&x, q, 4);
-    return _mm512_set1_epi32(x); /* folds into vpdpbusd's {1to16} operand */
+/* acc += u8 x s8 (vpdpbusd) with the s8 operand 4 bytes at q broadcast, and
+ * with both in registers.  In asm with the accumulator tied ("+v"): written
+ * with the intrinsic, gcc 12 copied every loop-carried accumulator to a
+ * fresh register around each vpdpbusd (two extra moves per product). */
+static inline __attribute__((always_inline)) __m512i q8_dp_bcast(__m512i acc, __m512i u, const int8_t *q) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*(const int32_t *)(const void *)q));
+    return acc;
+}
+
+static inline __attribute__((always_inline)) __m512i q8_dp(__m512i acc, __m512i u, __m512i s8) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s8));
+    return acc;
 }
 
 /* Scores of NH heads for one group of 16 positions (m: the valid ones).
@@ -419,12 +427,12 @@ static inline __attribute__((always_inline)) void sq8_group(const uint8_t *kg, c
     for (; i < R; i += 4) {
         const __m512i kv = _mm512_loadu_si512(kg + i * 16);
 #pragma GCC unroll 8
-        for (int h = 0; h < NH; h++) ac[h] = _mm512_dpbusd_epi32(ac[h], kv, q8_bcast(q8 + h * ldq + i));
+        for (int h = 0; h < NH; h++) ac[h] = q8_dp_bcast(ac[h], kv, q8 + h * ldq + i);
     }
     for (; i < W; i += 4) {
         const __m512i kv = _mm512_loadu_si512(kg + i * 16);
 #pragma GCC unroll 8
-        for (int h = 0; h < NH; h++) ar[h] = _mm512_dpbusd_epi32(ar[h], kv, q8_bcast(q8 + h * ldq + i));
+        for (int h = 0; h < NH; h++) ar[h] = q8_dp_bcast(ar[h], kv, q8 + h * ldq + i);
     }
     const __m512 dc = _mm512_loadu_ps(sg), dr = _mm512_loadu_ps(sg + 16);
 #pragma GCC unroll 8
@@ -446,7 +454,8 @@ static void lat_scores_q8_avx512(const uint8_t *k, const float *sc, int64_t P, c
         const __mmask16 m = lat_mask(P - g * 16);
         float *sj = s + g * 16;
         int64_t h = 0;
-        for (; h + 8 <= nh; h += 8) sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 8);
+        for (; h + 8 <= nh; h += 8)
+            sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 8);
         switch (nh - h) {
         case 7: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 7); break;
         case 6: sq8_group(kg, sg, m, q8 + h * ldq, ldq, qh + h, R, W, scale, sj + h * lds, lds, 6); break;
@@ -504,7 +513,7 @@ static inline __attribute__((always_inline)) void vq8_strip(const int8_t *v, int
             memcpy(&x, p8[h] + 4 * g, 4);
             const __m512i pb = _mm512_set1_epi32(x);
 #pragma GCC unroll 4
-            for (int c = 0; c < NC; c++) acc[h][c] = _mm512_dpbusd_epi32(acc[h][c], pb, vv[c]);
+            for (int c = 0; c < NC; c++) acc[h][c] = q8_dp(acc[h][c], pb, vv[c]);
         }
     }
 #pragma GCC unroll 4
@@ -547,11 +556,12 @@ static void lat_values_q8_avx512(const int8_t *v, const float *sc, int64_t P, co
         for (int64_t h = 0; h < nb; h++) ws[h] = vq8_probs(sc, P, p + (h0 + h) * ldp, p8[h]);
         const float *ah = a ? a + h0 : NULL;
         float *oh = o + h0 * ldo;
+        const uint8_t(*pc)[KERN_LAT_Q8_MAXP] = (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8;
         switch (nb) {
-        case 4: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 4); break;
-        case 3: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 3); break;
-        case 2: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 2); break;
-        default: vq8_heads(v, R, G, (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8, ws, ah, oh, ldo, 1); break;
+        case 4: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, 4); break;
+        case 3: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, 3); break;
+        case 2: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, 2); break;
+        default: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, 1); break;
         }
     }
 }

@@ -204,48 +204,136 @@ void ds_route(const struct hparams *hp, const float *z, const float *bias, float
 
 /* Causal attention over the latent cache for the batch's tokens, each over
  * its own slot's positions 0..pos (this pass's rows already written).
- * Work item = (token, block of DS_ATT_HB heads).  An item walks the
- * positions in tiles of DS_ATT_TILE rows from position 0: the scores of every
- * head of the block for the tile (kern_lat), an online-softmax step (running
- * max and sum per head), then the tile's values added into the accumulators,
- * which the values kernel first rescales by exp(m_old - m_new).  A tile is
- * read from memory once per item and then used from cache by all heads of
- * the block.  Blocks and tiles do not depend on the batch, so a token's
- * output has the same bits whether it is decoded alone, in a batch with
- * other sequences, or in a prompt pass (the prefix cache relies on it). */
+ *
+ * A token's positions are cut into segments of f->lat_seg (fixed for the
+ * context size).  A segment is walked in tiles from its first position: per
+ * tile and per block of DS_ATT_HB heads, the scores (kern_lat), an
+ * online-softmax step (running max and sum per head), then the tile's values
+ * added into the accumulators, which the values kernel first rescales by
+ * exp(m_old - m_new).  The segments' results are merged in order (ds_merge).
+ * Small passes (decode) make one work item per (token, segment) with all heads
+ * - a cache row is read once for every head, and the threads share a token's
+ * positions - and merge per (token, head) afterwards; larger passes make one
+ * item per (token, head block) that walks the segments in order.  Segments,
+ * tiles and head blocks never depend on the batch, and both ways do the same
+ * operations per head, so a token's output has the same bits whether it is
+ * decoded alone, in a batch with other sequences, or in a prompt pass (the
+ * prefix cache relies on it). */
+
+/* Positions [j0, j1) of token t for heads [h0, h0 + nh): a fresh softmax state
+ * m[nh], l[nh] and unnormalised accumulators acc[nh][R].  s, al: scratch. */
+static void ds_att_seg(const struct fwd *f, int64_t layer, const struct fwd_tok *tk, int64_t t, int64_t j0,
+                       int64_t j1, int64_t h0, int64_t nh, float *s, float *m, float *l, float *al, float *acc) {
+    const struct hparams *hp = &f->m->hp;
+    const int64_t H = hp->n_head, R = hp->kv_lora_rank, W = f->kv_dim, LDS = DS_ATT_TILE_Q8;
+    const float scale = hp->attn_scale;
+    const struct kern_lat_ops *lat = kern_lat_active();
+    const int64_t TJ = f->kv_q8k ? DS_ATT_TILE_Q8 : DS_ATT_TILE;
+    const size_t slot = (size_t)layer * (size_t)f->n_seq + (size_t)tk->seq, np = (size_t)KERN_LAT_Q8_POS(f->n_ctx);
+    const size_t co = ds_cache_off(f, layer, tk->seq, 0);
+    const float *qt = f->q_lat + ((size_t)t * (size_t)H + (size_t)h0) * (size_t)W;
+    for (int64_t h = 0; h < nh; h++) {
+        m[h] = -INFINITY;
+        l[h] = 0.0f;
+    }
+    for (int64_t j = j0; j < j1; j += TJ) {
+        const int64_t n = j1 - j < TJ ? j1 - j : TJ;
+        for (int64_t b = 0; b < nh; b += DS_ATT_HB) {
+            const int64_t nb = nh - b < DS_ATT_HB ? nh - b : DS_ATT_HB;
+            const float *a = j == j0 ? NULL : al + b; /* the first tile starts the accumulators */
+            float *ob = acc + b * R;
+            if (f->kv_q8k) {
+                const uint8_t *k = f->kv_q8k + (slot * np + (size_t)j) * (size_t)W;
+                const int8_t *v = f->kv_q8v + (slot * np + (size_t)j) * (size_t)R;
+                const float *sc = f->kv_q8s + (slot * np + (size_t)j) * 2;
+                const size_t qo = (size_t)t * (size_t)H + (size_t)(h0 + b);
+                lat->scores_q8(k, sc, n, f->q8_lat + qo * (size_t)W, W, (const struct kern_lat_q8_head *)f->q8_head + qo,
+                               nb, R, W, scale, s, LDS);
+                lat->softmax(s, LDS, nb, n, m + b, l + b, al + b);
+                lat->values_q8(v, sc, n, s, LDS, nb, R, a, ob, R);
+            } else if (f->kv_bf16) {
+                const uint16_t *rows = f->kv_bf16 + co + (size_t)j * (size_t)W;
+                lat->scores_bf16(rows, W, n, qt + b * W, W, nb, W, scale, s, LDS);
+                lat->softmax(s, LDS, nb, n, m + b, l + b, al + b);
+                lat->values_bf16(rows, W, n, s, LDS, nb, R, a, ob, R);
+            } else {
+                const float *rows = f->k_cache + co + (size_t)j * (size_t)W;
+                lat->scores(rows, W, n, qt + b * W, W, nb, W, scale, s, LDS);
+                lat->softmax(s, LDS, nb, n, m + b, l + b, al + b); /* online softmax step, f32 */
+                lat->values(rows, W, n, s, LDS, nb, R, a, ob, R);
+            }
+        }
+    }
+}
+
+/* Merge one head's segment (m, l, a[R]) into the running (M, L, A[R]). */
+static void ds_merge(int64_t R, float *M, float *L, float *A, float m, float l, const float *a, int first) {
+    if (first) {
+        *M = m;
+        *L = l;
+        memcpy(A, a, (size_t)R * sizeof(float));
+        return;
+    }
+    const float mn = m > *M ? m : *M, x = expf(*M - mn), y = expf(m - mn);
+    *M = mn;
+    *L = *L * x + l * y;
+    for (int64_t c = 0; c < R; c++) A[c] = A[c] * x + a[c] * y;
+}
+
 static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T) {
     const struct hparams *hp = &f->m->hp;
-    const int64_t H = hp->n_head, R = hp->kv_lora_rank, W = f->kv_dim;
-    const float scale = hp->attn_scale;
+    const int64_t H = hp->n_head, R = hp->kv_lora_rank, SEG = f->lat_seg;
     const int64_t hb = H < DS_ATT_HB ? H : DS_ATT_HB, nhb = (H + hb - 1) / hb;
-    const struct kern_lat_ops *lat = kern_lat_active();
+    if (f->kv_q8k) { /* the queries as 8-bit codes */
+#pragma omp parallel for schedule(static) num_threads(f->n_threads)
+        for (int64_t i = 0; i < T * H; i++)
+            kern_lat_q8_query(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
+                              f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
+    }
+    const size_t pstride = (size_t)H * (size_t)(R + 2); /* one segment's partial: m[H], l[H], acc[H][R] */
+    if (T <= f->lat_part_tok && T <= DS_SMALL_T) {
+        int64_t first[DS_SMALL_T + 1];
+        first[0] = 0;
+        for (int64_t t = 0; t < T; t++) first[t + 1] = first[t] + (toks[t].pos + SEG) / SEG;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
+        for (int64_t it = 0; it < first[T]; it++) {
+            int64_t t = 0;
+            while (it >= first[t + 1]) t++;
+            const int64_t sg = it - first[t], j0 = sg * SEG, P = toks[t].pos + 1;
+            float *w = f->lat_work + (size_t)omp_get_thread_num() * DS_LAT_WORK(H, R);
+            float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
+            ds_att_seg(f, layer, &toks[t], t, j0, P < j0 + SEG ? P : j0 + SEG, 0, H, w, part, part + H,
+                       w + DS_ATT_HB * DS_ATT_TILE_Q8, part + 2 * H);
+        }
+#pragma omp parallel for schedule(static) num_threads(f->n_threads)
+        for (int64_t it = 0; it < T * H; it++) {
+            const int64_t t = it / H, h = it % H, ns = first[t + 1] - first[t];
+            float *out = f->o_lat + (size_t)it * (size_t)R, M = 0.0f, L = 0.0f;
+            for (int64_t sg = 0; sg < ns; sg++) {
+                const float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
+                ds_merge(R, &M, &L, out, part[h], part[H + h], part + 2 * H + h * R, sg == 0);
+            }
+            const float inv = 1.0f / L;
+            for (int64_t c = 0; c < R; c++) out[c] = out[c] * inv;
+        }
+        return;
+    }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
     for (int64_t it = 0; it < T * nhb; it++) {
         const int64_t t = it / nhb, h0 = (it % nhb) * hb, nh = h0 + hb < H ? hb : H - h0;
         const int64_t P = toks[t].pos + 1;
-        const size_t co = ds_cache_off(f, layer, toks[t].seq, 0);
-        const float *qt = f->q_lat + (size_t)t * (size_t)(H * W) + h0 * W;
-        float *s = f->lat_work + (size_t)omp_get_thread_num() * DS_LAT_WORK(R);
-        float *acc = s + DS_ATT_HB * DS_ATT_TILE, *mx = acc + DS_ATT_HB * R, *l = mx + DS_ATT_HB,
-              *al = l + DS_ATT_HB;
-        for (int64_t h = 0; h < nh; h++) {
-            mx[h] = -INFINITY;
-            l[h] = 0.0f;
+        float *s = f->lat_work + (size_t)omp_get_thread_num() * DS_LAT_WORK(H, R);
+        float *m = s + DS_ATT_HB * DS_ATT_TILE_Q8, *l = m + H, *al = l + H, *M = al + H, *L = M + H;
+        float *acc = L + H, *A = acc + H * R;
+        for (int64_t sg = 0; sg * SEG < P; sg++) {
+            const int64_t j0 = sg * SEG;
+            ds_att_seg(f, layer, &toks[t], t, j0, P < j0 + SEG ? P : j0 + SEG, h0, nh, s, m, l, al, acc);
+            for (int64_t h = 0; h < nh; h++) ds_merge(R, &M[h], &L[h], A + h * R, m[h], l[h], acc + h * R, sg == 0);
         }
-        for (int64_t j = 0; j < P; j += DS_ATT_TILE) {
-            const int64_t n = P - j < DS_ATT_TILE ? P - j : DS_ATT_TILE;
-            const size_t ro = co + (size_t)j * (size_t)W;
-            if (f->kv_bf16) lat->scores_bf16(f->kv_bf16 + ro, W, n, qt, W, nh, W, scale, s, DS_ATT_TILE);
-            else lat->scores(f->k_cache + ro, W, n, qt, W, nh, W, scale, s, DS_ATT_TILE);
-            lat->softmax(s, DS_ATT_TILE, nh, n, mx, l, al); /* online softmax step, f32 */
-            const float *a = j == 0 ? NULL : al;           /* the first tile starts the accumulators */
-            if (f->kv_bf16) lat->values_bf16(f->kv_bf16 + ro, W, n, s, DS_ATT_TILE, nh, R, a, acc, R);
-            else lat->values(f->k_cache + ro, W, n, s, DS_ATT_TILE, nh, R, a, acc, R);
-        }
-        float *out = f->o_lat + (size_t)t * (size_t)(H * R) + h0 * R;
+        float *out = f->o_lat + ((size_t)t * (size_t)H + (size_t)h0) * (size_t)R;
         for (int64_t h = 0; h < nh; h++) {
-            const float inv = 1.0f / l[h];
-            for (int64_t c = 0; c < R; c++) out[h * R + c] = acc[h * R + c] * inv;
+            const float inv = 1.0f / L[h];
+            for (int64_t c = 0; c < R; c++) out[h * R + c] = A[h * R + c] * inv;
         }
     }
 }
@@ -272,10 +360,16 @@ static void mla(struct fwd *f, const struct model_layer *L, int64_t l, const str
         rms_row(kv, kv, L->kv_a_norm, R, hp->rms_eps_latent);
         rope_apply(&m->rope, kv + R, toks[t].pos);
         const size_t o = ds_cache_off(f, l, toks[t].seq, toks[t].pos);
-        if (f->kv_bf16)
+        if (f->kv_q8k) {
+            const size_t np = (size_t)KERN_LAT_Q8_POS(f->n_ctx),
+                         so = ((size_t)l * (size_t)f->n_seq + (size_t)toks[t].seq) * np;
+            kern_lat_q8_put(f->kv_q8k + so * (size_t)W, f->kv_q8v + so * (size_t)R, f->kv_q8s + so * 2, toks[t].pos, kv,
+                            R, W);
+        } else if (f->kv_bf16) {
             for (int64_t i = 0; i < W; i++) f->kv_bf16[o + (size_t)i] = f32_to_bf16(kv[i]);
-        else
+        } else {
             memcpy(f->k_cache + o, kv, (size_t)W * sizeof(float));
+        }
         for (int64_t h = 0; h < H; h++) {
             float *qh = f->q + t * QW + h * dqk;
             rope_apply(&m->rope, qh + dn, toks[t].pos);

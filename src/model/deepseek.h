@@ -13,19 +13,33 @@
 #include "forward.h"
 #include "hparams.h"
 
-/* Heads one attention work item handles: a fixed number (not chosen from
- * the batch size), so that a token's attention output does not depend on the
- * batch it runs in; 8 gives decode work for two threads on 16-head models. */
+/* Heads per call of the latent kernels: a fixed number (not chosen from the
+ * batch size), so that a token's attention output does not depend on the
+ * batch it runs in. */
 #define DS_ATT_HB 8
 
 /* Cache rows per tile of the latent attention: a tile (TJ x (r_kv + d_r)
  * values) stays in L1/L2 while every head of a block uses it for its
- * scores and then its values. */
+ * scores and then its values.  The 8-bit cache uses larger tiles (its
+ * per-tile work - requantized probabilities, the f32 accumulators - is
+ * spread over more rows). */
 #define DS_ATT_TILE 32
+#define DS_ATT_TILE_Q8 64
 
-/* Floats of one thread's attention work area (fwd.lat_work): scores of a
- * tile, the o_lat accumulators and 3 softmax values per head. */
-#define DS_LAT_WORK(R) ((size_t)DS_ATT_HB * (DS_ATT_TILE + (size_t)(R) + 4))
+/* A token's positions are cut into segments of a fixed length (a power of two
+ * times DS_ATT_SEG_MIN, so that a slot has at most DS_ATT_NSEG of them); each
+ * segment's softmax is computed on its own and the segments merged in order.
+ * Decode spreads the segments of a token over the threads, larger passes the
+ * (token, head block) items - the same arithmetic either way. */
+#define DS_ATT_SEG_MIN 64
+#define DS_ATT_NSEG 64
+/* Cap of the per-segment partial results kept for a small pass. */
+#define DS_ATT_PART_BYTES ((size_t)16 << 20)
+
+/* Floats of one thread's attention work area (fwd.lat_work): scores of a tile
+ * for a head block, and for every head a segment's softmax state (m, l, a) and
+ * accumulators, and the running merge (m, l) and accumulators. */
+#define DS_LAT_WORK(H, R) ((size_t)DS_ATT_HB * DS_ATT_TILE_Q8 + 5 * (size_t)(H) + 2 * (size_t)(H) * (size_t)(R))
 
 /* Passes of at most this many tokens (decode steps) run each chosen expert
  * whole on one thread (one work item per expert); larger passes split every

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "deepseek.h"
+#include "kern_lat.h"
 #include "dtype.h"
 #include "err.h"
 #include "kern.h"
@@ -99,7 +100,7 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
                 char *err) {
     memset(f, 0, sizeof(*f));
     const struct hparams *hp = &m->hp;
-    if (kv_type != DT_F32 && !(kv_type == DT_BF16 && hp->arch == HP_ARCH_DEEPSEEK2))
+    if (kv_type != DT_F32 && !((kv_type == DT_BF16 || kv_type == DT_I8) && hp->arch == HP_ARCH_DEEPSEEK2))
         return dc_errf(err, DC_EUNSUPPORTED, "KV cache type %s is not supported for %s", dtype_name(kv_type),
                        hp->arch_name);
     if (n_ctx < 1 || n_ctx > ((int64_t)1 << 24))
@@ -131,8 +132,20 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     size_t kv = (size_t)hp->n_layer * (size_t)n_seq * (size_t)n_ctx * KW * esz;
     if (kv / esz / KW / (size_t)n_seq != (size_t)hp->n_layer * (size_t)n_ctx)
         return dc_errf(err, DC_ENOMEM, "KV cache size overflows");
-    if (kv_type == DT_BF16) f->kv_bf16 = alloc_aligned(kv, &f->kv_bytes);
-    else f->k_cache = alloc_aligned(kv, &f->kv_bytes);
+    if (kv_type == DT_I8) { /* codes twice (scores and values order) + 2 scales per position */
+        const size_t R = (size_t)hp->kv_lora_rank, np = (size_t)hp->n_layer * (size_t)n_seq *
+                                                        (size_t)KERN_LAT_Q8_POS(n_ctx);
+        if (R % 4 || KW % 4)
+            return dc_errf(err, DC_EUNSUPPORTED, "8-bit latent cache needs kv_lora_rank and its row (%zu, %zu) "
+                           "to be multiples of 4", R, KW);
+        f->kv_q8k = alloc_aligned(np * KW, &f->kv_bytes);
+        f->kv_q8v = alloc_aligned(np * R, &f->kv_bytes);
+        f->kv_q8s = alloc_aligned(np * 2 * sizeof(float), &f->kv_bytes);
+    } else if (kv_type == DT_BF16) {
+        f->kv_bf16 = alloc_aligned(kv, &f->kv_bytes);
+    } else {
+        f->k_cache = alloc_aligned(kv, &f->kv_bytes);
+    }
     if (!ds) f->v_cache = alloc_aligned(kv, &f->kv_bytes);
     f->n_past = calloc((size_t)n_seq, sizeof(*f->n_past));
     f->x = alloc_aligned(T * D * 4, &f->scratch_bytes);
@@ -154,7 +167,7 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     f->toks = alloc_aligned(T * sizeof(struct fwd_tok), &f->scratch_bytes);
     f->mm_scratch_bytes = mm_scratch_max(m, n_batch);
     f->mm_scratch = alloc_aligned(f->mm_scratch_bytes, &f->scratch_bytes);
-    int ok = (f->k_cache || f->kv_bf16) && (ds || f->v_cache) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
+    int ok = (f->k_cache || f->kv_bf16 || (f->kv_q8k && f->kv_q8v && f->kv_q8s)) && (ds || f->v_cache) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
              f->att && f->gate && f->up && f->logits && f->toks && f->mm_scratch &&
              (ds || (f->attn_buf && f->attn_npos && f->attn_blk));
     if (ds && ok) {
@@ -179,8 +192,24 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
         f->exp_buf_bytes = (f->exp_buf_bytes + 63) & ~(size_t)63;
         f->exp_buf = alloc_aligned((size_t)f->n_threads * f->exp_buf_bytes, &f->scratch_bytes);
         f->exp_out = alloc_aligned(S * (K + 1) * D * 4, &f->scratch_bytes);
-        f->lat_work = alloc_aligned((size_t)f->n_threads * DS_LAT_WORK(hp->kv_lora_rank) * 4, &f->scratch_bytes);
-        ok = f->lat_work && f->qa && f->kva && f->q_lat && f->o_lat && f->moe_x && f->moe_y && f->router && f->exp_ids &&
+        f->lat_work = alloc_aligned((size_t)f->n_threads * DS_LAT_WORK(hp->n_head, hp->kv_lora_rank) * 4,
+                                    &f->scratch_bytes);
+        /* attention segments: fixed per context size (a token's bits must not depend on the
+         * batch), at most DS_ATT_NSEG per slot; partials for the tokens of a small pass */
+        f->lat_seg = DS_ATT_SEG_MIN;
+        while (f->lat_seg * DS_ATT_NSEG < n_ctx) f->lat_seg *= 2;
+        f->lat_nseg = (n_ctx + f->lat_seg - 1) / f->lat_seg;
+        const size_t part1 = (size_t)f->lat_nseg * H * (size_t)(hp->kv_lora_rank + 2) * 4;
+        f->lat_part_tok = (int64_t)(DS_ATT_PART_BYTES / part1);
+        if (f->lat_part_tok > (int64_t)T) f->lat_part_tok = (int64_t)T;
+        if (f->lat_part_tok < 1) f->lat_part_tok = 1;
+        f->lat_part = alloc_aligned((size_t)f->lat_part_tok * part1, &f->scratch_bytes);
+        if (kv_type == DT_I8) {
+            f->q8_lat = alloc_aligned(T * H * KW, &f->scratch_bytes);
+            f->q8_head = alloc_aligned(T * H * sizeof(struct kern_lat_q8_head), &f->scratch_bytes);
+            ok = f->q8_lat && f->q8_head;
+        }
+        ok = ok && f->lat_part && f->lat_work && f->qa && f->kva && f->q_lat && f->o_lat && f->moe_x && f->moe_y && f->router && f->exp_ids &&
              f->exp_w && f->exp_list && f->exp_off && f->head_buf && f->exp_buf && f->exp_out;
     }
     if (!ok) {
@@ -193,13 +222,20 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
 int fwd_kv_type_parse(const char *name, int *kv_type, char *err) {
     if (!name || !strcasecmp(name, "f32")) *kv_type = DT_F32;
     else if (!strcasecmp(name, "bf16")) *kv_type = DT_BF16;
-    else return dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16)", name);
+    else if (!strcasecmp(name, "q8")) *kv_type = DT_I8;
+    else return dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16, q8)", name);
     return DC_OK;
 }
 
 void fwd_free(struct fwd *f) {
     free(f->k_cache);
     free(f->kv_bf16);
+    free(f->kv_q8k);
+    free(f->kv_q8v);
+    free(f->kv_q8s);
+    free(f->lat_part);
+    free(f->q8_lat);
+    free(f->q8_head);
     free(f->v_cache);
     free(f->x);
     free(f->xn);
@@ -253,6 +289,15 @@ int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
             if (f->kv_bf16) {
                 memcpy(f->kv_bf16 + kv_row(f, l, dst, 0), f->kv_bf16 + kv_row(f, l, src, 0),
                        (size_t)n * (size_t)f->kv_dim * sizeof(uint16_t));
+                continue;
+            }
+            if (f->kv_q8k) { /* whole 16-position groups: the positions past n are rewritten before use */
+                const size_t np = (size_t)KERN_LAT_Q8_POS(f->n_ctx), ng = (size_t)KERN_LAT_Q8_POS(n);
+                const size_t so = ((size_t)l * (size_t)f->n_seq + (size_t)src) * np,
+                             d0 = ((size_t)l * (size_t)f->n_seq + (size_t)dst) * np, R = (size_t)f->m->hp.kv_lora_rank;
+                memcpy(f->kv_q8k + d0 * (size_t)f->kv_dim, f->kv_q8k + so * (size_t)f->kv_dim, ng * (size_t)f->kv_dim);
+                memcpy(f->kv_q8v + d0 * R, f->kv_q8v + so * R, ng * R);
+                memcpy(f->kv_q8s + d0 * 2, f->kv_q8s + so * 2, ng * 2 * sizeof(float));
                 continue;
             }
             size_t bytes = (size_t)n * (size_t)f->kv_dim * sizeof(float);

@@ -57,8 +57,13 @@ struct fwd {
     /* KV cache, f32: [n_layer][n_seq][n_ctx][kv_dim] for K and for V. */
     float *k_cache, *v_cache;
     int64_t kv_dim;          /* floats per token per layer in each of K and V */
-    int kv_type;             /* DT_F32 (k_cache), or for deepseek2 DT_BF16: the latent cache is kv_bf16 */
+    int kv_type;             /* DT_F32 (k_cache), or for deepseek2 DT_BF16 (kv_bf16) or DT_I8 (kv_q8*) */
     uint16_t *kv_bf16;       /* deepseek2 bf16 latent cache, k_cache's layout; NULL otherwise */
+    /* deepseek2 8-bit latent cache (kern_lat.h), per (layer, slot) KERN_LAT_Q8_POS(n_ctx) positions:
+     * codes in the scores order, in the values order, and the two scales per position; NULL otherwise */
+    uint8_t *kv_q8k;
+    int8_t *kv_q8v;
+    float *kv_q8s;
 
     float *x;                /* [n_batch][n_embd] residual stream */
     float *xn;               /* [n_batch][n_embd] normed input of a block */
@@ -91,7 +96,13 @@ struct fwd {
     int32_t *exp_off;        /* [2][n_expert + 1]: start of each expert's run in exp_list; fill cursors */
     void *head_buf;          /* [n_threads][head_buf_bytes]: per-thread rows of the per-head products */
     size_t head_buf_bytes;
-    float *lat_work;         /* [n_threads][DS_LAT_WORK(r_kv)]: per-thread latent-attention tiles */
+    float *lat_work;         /* [n_threads][DS_LAT_WORK(n_head, r_kv)]: per-thread latent-attention state */
+    float *lat_part;         /* [lat_part_tok][lat_nseg][n_head][r_kv + 2]: per-segment partial attention (m, l, acc) */
+    int64_t lat_seg;         /* positions per attention segment (deepseek.c) */
+    int64_t lat_nseg;        /* segments of a full slot */
+    int64_t lat_part_tok;    /* tokens lat_part holds */
+    int8_t *q8_lat;          /* [n_batch][n_head][r_kv + d_r]: q_lat as 8-bit codes (8-bit cache only) */
+    void *q8_head;           /* [n_batch][n_head] struct kern_lat_q8_head: their scales */
     float *exp_out;          /* [DS_SMALL_T * (n_expert_used + 1)][n_embd]: expert outputs of a small pass */
     void *exp_buf;           /* [n_threads][exp_buf_bytes]: one expert's rows, hidden and quantized activations */
     size_t exp_buf_bytes;
