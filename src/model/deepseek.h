@@ -24,7 +24,7 @@
  * per-tile work - requantized probabilities, the f32 accumulators - is
  * spread over more rows). */
 #define DS_ATT_TILE 32
-#define DS_ATT_TILE_Q8 64
+#define DS_ATT_TILE_Q8 128
 
 /* A token's positions are cut into segments of a fixed length (a power of two
  * times DS_ATT_SEG_MIN, so that a slot has at most DS_ATT_NSEG of them); each
