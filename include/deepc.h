@@ -67,9 +67,10 @@ int dc_model_tensor_info(const struct dc_model *m, int64_t i, const char **name,
 /* n_ctx: positions the KV cache holds; n_batch: max tokens per pass. */
 int dc_session_create(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
                       char *err);
-/* The same with the KV cache element type: NULL or "f32" (the default), or
- * "bf16" (DeepSeek latent cache: half the bytes, bf16 attention kernels);
- * DC_EINVAL for another name, DC_EUNSUPPORTED for bf16 on a dense model. */
+/* The same with the KV cache element type: NULL or "f32" (the default),
+ * "bf16" (DeepSeek latent cache: half the bytes, bf16 attention kernels) or
+ * "q8" (DeepSeek latent cache as 8-bit codes, integer attention kernels);
+ * DC_EINVAL for another name, DC_EUNSUPPORTED for bf16/q8 on a dense model. */
 int dc_session_create_kv(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
                          const char *cache_type, char *err);
 void dc_session_free(struct dc_session *s); /* NULL is a no-op */
