@@ -153,7 +153,7 @@ def main():
     ap.add_argument("--ctx-depth", type=int, default=0,
                     help="compare decode at N cached positions with decode at an empty cache")
     ap.add_argument("--cache-type", default=None,
-                    help="deepc's KV cache type (f32 default, bf16); llama.cpp keeps its default f16 cache")
+                    help="deepc's KV cache type (f32 default, bf16, q8); llama.cpp keeps its default f16 cache")
     ap.add_argument("--repack", action="store_true",
                     help="run deepc with --repack (weights packed for its kernels at load, as llama.cpp's CPU "
                          "backend repacks Q4_0 by default)")
