@@ -1249,6 +1249,8 @@ static void test_deepseek_bf16_cache(void) {
     if (model_load(&dm, path, err) == 0) {
         struct fwd f;
         T_CHECK(fwd_init_kv(&f, dm, 8, 8, 1, DT_BF16, err) == DC_EUNSUPPORTED, "dense bf16 cache accepted");
+        T_CHECK(fwd_init_kv(&f, dm, 8, 8, 1, DT_I8, err) == DC_EUNSUPPORTED && strstr(err, "q8"),
+                "dense 8-bit cache accepted (%s)", err);
         model_free(dm);
     }
     json_object_put(root);

@@ -101,7 +101,8 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     memset(f, 0, sizeof(*f));
     const struct hparams *hp = &m->hp;
     if (kv_type != DT_F32 && !((kv_type == DT_BF16 || kv_type == DT_I8) && hp->arch == HP_ARCH_DEEPSEEK2))
-        return dc_errf(err, DC_EUNSUPPORTED, "KV cache type %s is not supported for %s", dtype_name(kv_type),
+        return dc_errf(err, DC_EUNSUPPORTED, "KV cache type %s is not supported for %s",
+                       kv_type == DT_I8 ? "q8" : dtype_name(kv_type),
                        hp->arch_name);
     if (n_ctx < 1 || n_ctx > ((int64_t)1 << 24))
         return dc_errf(err, DC_EINVAL, "context length %lld out of range", (long long)n_ctx);
