@@ -782,7 +782,7 @@ static void test_deepseek_lat_q8_kernel(void) {
     const int64_t shapes[][5] = {/* P, nh, W, R, tile start */ {1, 1, 576, 512, 0},   {7, 3, 40, 32, 16},
                                  {33, 16, 576, 512, 32},  {64, 5, 100, 68, 0}, {256, 8, 576, 512, 16},
                                  {5, 9, 24, 16, 48},      {130, 4, 576, 512, 0}, {3, 4, 2100, 40, 16},
-                                 {61, 2, 8, 4, 0}};
+                                 {61, 2, 8, 4, 0},        {40, 21, 72, 64, 16}};
     unsigned long long seed = 11;
     int checked = 0;
     for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
@@ -794,7 +794,7 @@ static void test_deepseek_lat_q8_kernel(void) {
         float *q = malloc((size_t)(nh * W) * sizeof(float)), *p = malloc((size_t)(nh * lds) * sizeof(float));
         float *sref = malloc((size_t)(nh * lds) * sizeof(float)), *s = malloc((size_t)(nh * lds) * sizeof(float));
         float *oref = malloc((size_t)(nh * ldo) * sizeof(float)), *o = malloc((size_t)(nh * ldo) * sizeof(float));
-        float *o0 = malloc((size_t)(nh * ldo) * sizeof(float)), a[16];
+        float *o0 = malloc((size_t)(nh * ldo) * sizeof(float)), a[32];
         struct kern_lat_q8_head *qh = malloc((size_t)nh * sizeof(*qh));
         memset(k, 0xa5, (size_t)(N * W));
         memset(v, 0xa5, (size_t)(N * R));
@@ -809,7 +809,7 @@ static void test_deepseek_lat_q8_kernel(void) {
         for (int64_t h = 0; h < nh; h++) {
             for (int64_t j = 0; j < P; j++) /* a softmax-like tile: one large, the rest spread out */
                 p[h * lds + j] = j == (h * 7) % P ? 1.0f : 0.5f * (t_rand_f32(&seed) + 1.0f) * 0.3f;
-            a[h % 16] = 0.5f + 0.25f * t_rand_f32(&seed);
+            a[h % 32] = 0.5f + 0.25f * t_rand_f32(&seed);
         }
         for (int64_t i = 0; i < nh * ldo; i++) o0[i] = t_rand_f32(&seed);
         const uint8_t *kt = k + j0 * W;
@@ -911,7 +911,7 @@ static void test_deepseek_lat_q8_kernel(void) {
                     for (int64_t j = 0; j < P; j++) mag += (double)p[h * lds + j] * 6.0;
                     for (int64_t c = 0; c < R; c++) {
                         const double want = (double)oref[h * ldo + c] +
-                                            (acc ? (double)a[h % 16] * (double)o0[h * ldo + c] : 0.0);
+                                            (acc ? (double)a[h % 32] * (double)o0[h * ldo + c] : 0.0);
                         const double d = fabs((double)o[h * ldo + c] - want) / (mag + 1.0);
                         if (acc) ea = d > ea ? d : ea;
                         else eo = d > eo ? d : eo;

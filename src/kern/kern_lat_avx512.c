@@ -542,16 +542,19 @@ static inline __attribute__((always_inline)) void vq8_strip(const int8_t *v, int
     }
 }
 
-static inline __attribute__((always_inline)) void vq8_heads(const int8_t *v, int64_t R, int64_t G,
-                                                            const uint8_t (*p8)[KERN_LAT_Q8_MAXP], const float *ws,
-                                                            const float *a, float *o, int64_t ldo, int pf,
-                                                            const int NH) {
-    int64_t c = 0;
-    for (; c + 64 <= R; c += 64) vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, pf, NH, 4);
-    switch ((R - c) / 16) {
-    case 3: vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, pf, NH, 3); break;
-    case 2: vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, pf, NH, 2); break;
-    case 1: vq8_strip(v + c * 4, R, G, p8, ws, a, o + c, ldo, pf, NH, 1); break;
+/* NC x 16 columns of nh heads: the strip of V (NC x 16 columns of the tile's
+ * positions, a few KB) stays in L1 while the heads go through it 4 at a time. */
+static inline __attribute__((always_inline)) void vq8_cols(const int8_t *v, int64_t R, int64_t G,
+                                                           const uint8_t (*p8)[KERN_LAT_Q8_MAXP], const float *ws,
+                                                           const float *a, float *o, int64_t ldo, int64_t nh, int pf,
+                                                           const int NC) {
+    int64_t h = 0;
+    for (; h + 4 <= nh; h += 4) vq8_strip(v, R, G, p8 + h, ws + h, a ? a + h : NULL, o + h * ldo, ldo, pf && !h, 4, NC);
+    const float *ah = a ? a + h : NULL;
+    switch (nh - h) {
+    case 3: vq8_strip(v, R, G, p8 + h, ws + h, ah, o + h * ldo, ldo, pf && !h, 3, NC); break;
+    case 2: vq8_strip(v, R, G, p8 + h, ws + h, ah, o + h * ldo, ldo, pf && !h, 2, NC); break;
+    case 1: vq8_strip(v, R, G, p8 + h, ws + h, ah, o + h * ldo, ldo, pf && !h, 1, NC); break;
     default: break;
     }
 }
@@ -562,20 +565,22 @@ static void lat_values_q8_avx512(const int8_t *v, const float *sc, int64_t P, co
         kern_lat_values_q8_ref(v, sc, P, p, ldp, nh, R, a, o, ldo);
         return;
     }
-    _Alignas(64) uint8_t p8[4][KERN_LAT_Q8_MAXP];
-    float ws[4];
+    _Alignas(64) uint8_t p8[16][KERN_LAT_Q8_MAXP];
+    float ws[16];
     const int64_t G = (P + 3) / 4;
-    for (int64_t h0 = 0; h0 < nh; h0 += 4) {
-        const int64_t nb = nh - h0 < 4 ? nh - h0 : 4;
+    for (int64_t h0 = 0; h0 < nh; h0 += 16) {
+        const int64_t nb = nh - h0 < 16 ? nh - h0 : 16;
         for (int64_t h = 0; h < nb; h++) ws[h] = vq8_probs(sc, P, p + (h0 + h) * ldp, p8[h]);
         const float *ah = a ? a + h0 : NULL;
         float *oh = o + h0 * ldo;
         const uint8_t(*pc)[KERN_LAT_Q8_MAXP] = (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8;
-        switch (nb) {
-        case 4: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, h0 == 0, 4); break;
-        case 3: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, h0 == 0, 3); break;
-        case 2: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, h0 == 0, 2); break;
-        default: vq8_heads(v, R, G, pc, ws, ah, oh, ldo, h0 == 0, 1); break;
+        int64_t c = 0;
+        for (; c + 64 <= R; c += 64) vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 4);
+        switch ((R - c) / 16) {
+        case 3: vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 3); break;
+        case 2: vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 2); break;
+        case 1: vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 1); break;
+        default: break;
         }
     }
 }

@@ -277,7 +277,8 @@ static void ds_merge(int64_t R, float *M, float *L, float *A, float m, float l, 
     const float mn = m > *M ? m : *M, x = expf(*M - mn), y = expf(m - mn);
     *M = mn;
     *L = *L * x + l * y;
-    for (int64_t c = 0; c < R; c++) A[c] = A[c] * x + a[c] * y;
+#pragma omp simd
+    for (int64_t c = 0; c < R; c++) A[c] = A[c] * x + a[c] * y; /* elementwise: same bits in any width */
 }
 
 static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T) {
