@@ -745,6 +745,54 @@ static void test_matmul_in_team(void) {
     }
 }
 
+/* kern_matmul_multi (a layer's q/k/v or gate/up in one parallel region, the
+ * input quantized once): every output equals kern_matmul_ops of its matrix
+ * alone, bit for bit - same-type sets that fuse (in place and packed, row
+ * counts that are not multiples of 16, 1-9 tokens) and a mixed-type set
+ * that falls back to one call each. */
+static void test_matmul_multi(void) {
+    const struct kern_ops *ops = kern_active();
+    const int sets[][3] = {{DT_Q8_0, DT_Q8_0, DT_Q8_0}, {DT_Q4_0, DT_Q4_0, DT_Q4_0}, {DT_Q4_K, DT_Q4_K, DT_Q4_K},
+                           {DT_Q4_K, DT_Q6_K, DT_Q4_K}};
+    const int64_t rows[3] = {300, 72, 41}, ns[3] = {1, 3, 9};
+    int fused_checked = 0;
+    for (size_t si = 0; si < sizeof(sets) / sizeof(sets[0]); si++)
+        for (int packed = 0; packed < 2; packed++)
+            for (int ni = 0; ni < 3; ni++) {
+                const int64_t n = ns[ni], cols = dtype_block_elems(sets[si][0]) == 256 ? 1024 : 768;
+                struct kern_mat m[3];
+                void *pk[3] = {NULL, NULL, NULL};
+                float *y0[3], *y1[3], *x = xalloc((size_t)(n * cols) * 4);
+                int64_t ld[3];
+                size_t scr_b = 64;
+                make_acts(x, n, cols, cols, 90 + (unsigned long long)ni);
+                for (int i = 0; i < 3; i++) {
+                    m[i] = (struct kern_mat){sets[si][i], make_weights(sets[si][i], rows[i], cols, 0, 80 + (unsigned long long)(3 * si + i)),
+                                             rows[i], cols, NULL};
+                    if (packed && kern_pack_bytes(&m[i]) && (pk[i] = xalloc(kern_pack_bytes(&m[i])))) {
+                        kern_pack(&m[i], pk[i]);
+                        m[i].pk = pk[i];
+                    }
+                    ld[i] = rows[i] + 3;
+                    y0[i] = xalloc((size_t)(n * ld[i]) * 4);
+                    y1[i] = xalloc((size_t)(n * ld[i]) * 4);
+                    for (int64_t k = 0; k < n * ld[i]; k++) y0[i][k] = y1[i][k] = 0.0f;
+                    if (kern_matmul_scratch(&m[i], n) > scr_b) scr_b = kern_matmul_scratch(&m[i], n);
+                }
+                void *scr = xalloc(scr_b);
+                for (int i = 0; i < 3; i++) kern_matmul_ops(ops, &m[i], x, cols, n, y0[i], ld[i], scr);
+                kern_matmul_multi(ops, 3, m, x, cols, n, y1, ld, scr);
+                int same = 1;
+                for (int i = 0; i < 3; i++) same &= !memcmp(y0[i], y1[i], (size_t)(n * ld[i]) * 4);
+                T_CHECK(same, "multi %s/%s/%s%s n %lld differs from one call each", dtype_name(sets[si][0]),
+                        dtype_name(sets[si][1]), dtype_name(sets[si][2]), packed ? " packed" : "", (long long)n);
+                fused_checked += sets[si][0] == sets[si][1];
+                for (int i = 0; i < 3; i++) free((void *)m[i].data), free(pk[i]), free(y0[i]), free(y1[i]);
+                free(x), free(scr);
+            }
+    T_CHECK(fused_checked >= 18, "%d same-type sets", fused_checked);
+}
+
 /* kern_matmul_local: every thread of a team multiplies its own matrix (no
  * barriers, so different shapes and n per thread are fine); each result
  * equals kern_matmul_ops of the same variant (called outside the team) bit
@@ -826,6 +874,7 @@ int main(void) {
     T_RUN(test_matmul_batch_exact);
     T_RUN(test_matmul_float_exact);
     T_RUN(test_matmul_in_team);
+    T_RUN(test_matmul_multi);
     T_RUN(test_matmul_local);
     T_RUN(test_bad_input);
     return T_END();

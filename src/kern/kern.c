@@ -250,6 +250,62 @@ void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, con
     kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, 1); /* nth = 1: no barrier */
 }
 
+/* Thread ith's part of kern_matmul_multi (every matrix fused: see there). */
+static void kern_multi_thread(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x,
+                              int64_t ldx, int64_t n, float *const *y, const int64_t *ldy, void *scratch, int ith,
+                              int nth) {
+    const int wt = w[0].type, at = kern_act_type(wt);
+    const size_t xs = kern_act_stride(&w[0]);
+    const uint8_t *xq = (const uint8_t *)x;
+    size_t xstride = (size_t)ldx * sizeof(float);
+    if (at != DT_F32) {
+        kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
+        for (int64_t t = (int64_t)ith * n / nth; t < (int64_t)(ith + 1) * n / nth; t++)
+            q(x + t * ldx, (uint8_t *)scratch + (size_t)t * xs, w[0].cols);
+        if (nth > 1) {
+#pragma omp barrier
+        }
+        xq = scratch;
+        xstride = xs;
+    }
+    int64_t ng = 0;
+    for (int i = 0; i < nm; i++) ng += (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
+    const int64_t a = (int64_t)ith * ng / nth, b = (int64_t)(ith + 1) * ng / nth;
+    int64_t off = 0;
+    for (int i = 0; i < nm && off < b; i++) {
+        const int64_t gi = (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
+        const int64_t g0 = a > off ? a - off : 0, g1 = b - off < gi ? b - off : gi;
+        if (g1 > g0) {
+            const struct kern_mat *m = &w[i];
+            const int pk = m->pk && kern_pack_avx512[wt].tile_bytes;
+            const struct kern_mm_job job = {m->data, (size_t)dtype_row_bytes(wt, m->cols), m->cols, xq, xstride, n,
+                                            y[i], ldy[i], pk ? m->pk : NULL,
+                                            pk ? kern_pack_avx512[wt].tile_bytes(m->cols) : 0};
+            kern_mm_avx512[wt](&job, g0 * KERN_MM_ROWS, g1 * KERN_MM_ROWS < m->rows ? g1 * KERN_MM_ROWS : m->rows);
+        }
+        off += gi;
+    }
+}
+
+void kern_matmul_multi(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x, int64_t ldx,
+                       int64_t n, float *const *y, const int64_t *ldy, void *scratch) {
+    int fuse = nm > 1 && n > 0 && !omp_in_parallel();
+    for (int i = 0; i < nm && fuse; i++) {
+        const int wt = w[i].type;
+        const kern_vec_dot_fn dot = ops->vec_dot[wt] ? ops->vec_dot[wt] : kern_ops_ref.vec_dot[wt];
+        fuse = kern_mat_ok(&w[i]) && w[i].rows > 0 && w[i].type == w[0].type && w[i].cols == w[0].cols &&
+               dot == kern_ops_avx512.vec_dot[wt] && kern_mm_avx512[wt];
+    }
+    size_t bytes = 0;
+    for (int i = 0; i < nm && fuse; i++) bytes += (size_t)dtype_row_bytes(w[i].type, w[i].cols) * (size_t)w[i].rows;
+    if (!fuse || bytes * (size_t)n < KERN_PAR_MIN_BYTES) {
+        for (int i = 0; i < nm; i++) kern_matmul_ops(ops, &w[i], x, ldx, n, y[i], ldy[i], scratch);
+        return;
+    }
+#pragma omp parallel
+    kern_multi_thread(ops, nm, w, x, ldx, n, y, ldy, scratch, omp_get_thread_num(), omp_get_num_threads());
+}
+
 void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,
                  int64_t ldy, void *scratch) {
     kern_matmul_ops(kern_active(), w, x, ldx, n, y, ldy, scratch);

@@ -85,6 +85,15 @@ size_t kern_matmul_scratch(const struct kern_mat *w, int64_t n);
 void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,
                  int64_t ldy, void *scratch);
 
+/* kern_matmul of nm matrices that take the same X (a layer's q/k/v, its
+ * gate/up): y[i][t * ldy[i] + r] = W_i[r] . X[t].  When they share the
+ * activation type and width and have whole-matrix kernels, X is quantized
+ * once and their row groups are split between the threads as one list, in
+ * one parallel region (one end-of-matrix wait instead of nm); otherwise one
+ * kern_matmul_ops each.  The same bits as kern_matmul_ops of each. */
+void kern_matmul_multi(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x, int64_t ldx,
+                       int64_t n, float *const *y, const int64_t *ldy, void *scratch);
+
 /* Same, with an explicit ops table (tests, benchmarks). */
 void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
                      int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch);

@@ -77,6 +77,16 @@ static void mm(struct fwd *f, const struct model_mat *w, const float *x, int64_t
     f->bytes_read += model_mat_bytes(w);
 }
 
+/* mm of two matrices with the same input (model_matmul_multi: one parallel region). */
+static void mm2(struct fwd *f, const struct model_mat *w0, float *y0, int64_t ld0, const struct model_mat *w1,
+                float *y1, int64_t ld1, const float *x, int64_t ldx, int64_t n) {
+    const struct model_mat *w[2] = {w0, w1};
+    float *y[2] = {y0, y1};
+    const int64_t ld[2] = {ld0, ld1};
+    model_matmul_multi(2, w, x, ldx, n, y, ld, f->mm_scratch);
+    f->bytes_read += model_mat_bytes(w0) + model_mat_bytes(w1);
+}
+
 static struct kern_fp8_mat fp8_view(const struct model_mat *w) {
     struct kern_fp8_mat v = {w->data, w->scale, w->rows, w->cols, w->row0, w->scale_ld, w->blk_r, w->blk_c};
     return v;
@@ -346,16 +356,16 @@ static void mla(struct fwd *f, const struct model_layer *L, int64_t l, const str
     const int64_t D = hp->n_embd, H = hp->n_head, dqk = hp->head_dim, dn = hp->qk_nope_dim, dr = hp->rope_dim,
                   dv = hp->v_head_dim, R = hp->kv_lora_rank, W = f->kv_dim, QW = H * dqk;
     /* queries [T][H][d_qk] */
+    /* with the latent and shared rope key (kv_a), which read the same input */
     if (hp->q_lora_rank > 0) {
-        mm(f, &L->wq_a, f->xn, D, T, f->qa, hp->q_lora_rank);
+        mm2(f, &L->wq_a, f->qa, hp->q_lora_rank, &L->wkv_a, f->kva, W, f->xn, D, T);
         rms_rows(f->qa, f->qa, L->q_a_norm, T, hp->q_lora_rank, hp->rms_eps_latent);
         mm(f, &L->wq_b, f->qa, hp->q_lora_rank, T, f->q, QW);
     } else {
-        mm(f, &L->wq, f->xn, D, T, f->q, QW);
+        mm2(f, &L->wq, f->q, QW, &L->wkv_a, f->kva, W, f->xn, D, T);
     }
     /* latent and shared rope key -> the cache row [c | k_pe] of each token;
      * the rope half of each query head -> the tail of its absorbed query */
-    mm(f, &L->wkv_a, f->xn, D, T, f->kva, W);
     for (int64_t t = 0; t < T; t++) {
         float *kv = f->kva + t * W; /* -> [c | k_pe] in place, then into the cache */
         rms_row(kv, kv, L->kv_a_norm, R, hp->rms_eps_latent);
@@ -400,8 +410,7 @@ static void mla(struct fwd *f, const struct model_layer *L, int64_t l, const str
 static void mlp(struct fwd *f, const struct model_mat *g, const struct model_mat *u, const struct model_mat *d,
                 const float *x, int64_t n, float *y) {
     const int64_t D = f->m->hp.n_embd, F = g->rows;
-    mm(f, g, x, D, n, f->gate, F);
-    mm(f, u, x, D, n, f->up, F);
+    mm2(f, g, f->gate, F, u, f->up, F, x, D, n);
     swiglu(f->gate, f->up, n * F);
     mm(f, d, f->gate, F, n, y, D);
 }

@@ -380,9 +380,12 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const struct model_layer *L = &m->layers[l];
         rmsnorm(f->xn, f->x, L->attn_norm, T, D, hp->rms_eps);
-        model_matmul(&L->wq, f->xn, D, T, f->q, QW, f->mm_scratch);
-        model_matmul(&L->wk, f->xn, D, T, f->k, KW, f->mm_scratch);
-        model_matmul(&L->wv, f->xn, D, T, f->v, KW, f->mm_scratch);
+        {
+            const struct model_mat *w3[3] = {&L->wq, &L->wk, &L->wv};
+            float *y3[3] = {f->q, f->k, f->v};
+            const int64_t ld3[3] = {QW, KW, KW};
+            model_matmul_multi(3, w3, f->xn, D, T, y3, ld3, f->mm_scratch);
+        }
         add_bias(f->q, L->bq, T, QW);
         add_bias(f->k, L->bk, T, KW);
         add_bias(f->v, L->bv, T, KW);
@@ -397,8 +400,12 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
         for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xn[i];
 
         rmsnorm(f->xn, f->x, L->ffn_norm, T, D, hp->rms_eps);
-        model_matmul(&L->w_gate, f->xn, D, T, f->gate, F, f->mm_scratch);
-        model_matmul(&L->w_up, f->xn, D, T, f->up, F, f->mm_scratch);
+        {
+            const struct model_mat *w2[2] = {&L->w_gate, &L->w_up};
+            float *y2[2] = {f->gate, f->up};
+            const int64_t ld2[2] = {F, F};
+            model_matmul_multi(2, w2, f->xn, D, T, y2, ld2, f->mm_scratch);
+        }
         for (int64_t i = 0; i < T * F; i++) {
             float g = f->gate[i];
             f->gate[i] = g / (1.0f + expf(-g)) * f->up[i]; /* silu(g) * u */

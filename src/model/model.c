@@ -65,6 +65,19 @@ void model_matmul(const struct model_mat *w, const float *x, int64_t ldx, int64_
     }
 }
 
+void model_matmul_multi(int nm, const struct model_mat *const *w, const float *x, int64_t ldx, int64_t n,
+                        float *const *y, const int64_t *ldy, void *scratch) {
+    struct kern_mat k[4];
+    int fp8 = nm > 4;
+    for (int i = 0; i < nm && !fp8; i++) fp8 = w[i]->type == DT_F8_E4M3;
+    if (fp8) {
+        for (int i = 0; i < nm; i++) model_matmul(w[i], x, ldx, n, y[i], ldy[i], scratch);
+        return;
+    }
+    for (int i = 0; i < nm; i++) k[i] = mat_kern(w[i]);
+    kern_matmul_multi(kern_active(), nm, k, x, ldx, n, y, ldy, scratch);
+}
+
 void model_mat_get_row(const struct model_mat *w, int64_t r, float *y) {
     if (w->type == DT_F8_E4M3) {
         struct kern_fp8_mat f = mat_fp8(w);

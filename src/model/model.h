@@ -54,6 +54,10 @@ size_t model_mat_scratch(const struct model_mat *w, int64_t n);
 /* y[t * ldy + r] = sum_c W[r][c] * x[t * ldx + c]; threading as kern_matmul. */
 void model_matmul(const struct model_mat *w, const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy,
                   void *scratch);
+/* model_matmul of up to 4 matrices with the same input (kern_matmul_multi:
+ * one parallel region when they can share it; the same bits either way). */
+void model_matmul_multi(int nm, const struct model_mat *const *w, const float *x, int64_t ldx, int64_t n,
+                        float *const *y, const int64_t *ldy, void *scratch);
 /* Row r as floats (y: cols floats). */
 void model_mat_get_row(const struct model_mat *w, int64_t r, float *y);
 /* Bytes a product reads: weights (and FP8 scales). */
