@@ -306,7 +306,7 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
         int64_t first[DS_SMALL_T + 1];
         first[0] = 0;
         for (int64_t t = 0; t < T; t++) first[t + 1] = first[t] + (toks[t].pos + SEG) / SEG;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
+#pragma omp parallel for schedule(static) num_threads(f->n_threads)
         for (int64_t it = 0; it < first[T]; it++) {
             int64_t t = 0;
             while (it >= first[t + 1]) t++;
