@@ -152,43 +152,53 @@ size_t kern_matmul_scratch(const struct kern_mat *w, int64_t n) {
     return s < 64 ? 64 : s; /* never 0, so callers can allocate it plainly */
 }
 
+/* Thread ith's share of the activation rows of x quantized for w into scratch
+ * (then a barrier, so every thread sees all rows); returns the rows the dot
+ * products read and their stride (x itself for f32 activations). */
+static const uint8_t *kern_act_prep(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
+                                    int64_t n, void *scratch, int ith, int nth, size_t *xstride) {
+    const int at = kern_act_type(w->type);
+    if (at == DT_F32) {
+        *xstride = (size_t)ldx * sizeof(float);
+        return (const uint8_t *)x;
+    }
+    const size_t xs = kern_act_stride(w);
+    kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
+    for (int64_t t = (int64_t)ith * n / nth; t < (int64_t)(ith + 1) * n / nth; t++)
+        q(x + t * ldx, (uint8_t *)scratch + (size_t)t * xs, w->cols);
+    if (nth > 1) {
+#pragma omp barrier
+    }
+    *xstride = xs;
+    return scratch;
+}
+
+/* Row groups [g0, g1) of w (KERN_MM_ROWS rows each) through the AVX-512
+ * whole-matrix kernel of its type, packed tiles when w has them. */
+static void kern_mm_groups(const struct kern_mat *w, const uint8_t *xq, size_t xstride, int64_t n, float *y,
+                           int64_t ldy, int64_t g0, int64_t g1) {
+    if (g1 <= g0) return;
+    const int wt = w->type, pk = w->pk && kern_pack_avx512[wt].tile_bytes;
+    const struct kern_mm_job job = {w->data, (size_t)dtype_row_bytes(wt, w->cols), w->cols, xq, xstride, n, y, ldy,
+                                    pk ? w->pk : NULL, pk ? kern_pack_avx512[wt].tile_bytes(w->cols) : 0};
+    kern_mm_avx512[wt](&job, g0 * KERN_MM_ROWS, g1 * KERN_MM_ROWS < w->rows ? g1 * KERN_MM_ROWS : w->rows);
+}
+
 /* The part of the matmul done by thread ith of nth; all nth threads of the
  * team must call it (it holds a barrier between quantizing and dotting). */
 static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
                                int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch,
                                int ith, int nth) {
-    const int wt = w->type, at = kern_act_type(wt);
+    const int wt = w->type;
     kern_vec_dot_fn dot = ops->vec_dot[wt] ? ops->vec_dot[wt] : kern_ops_ref.vec_dot[wt];
-    const size_t xs = kern_act_stride(w);
-    const uint8_t *xq;
     size_t xstride;
-    if (at == DT_F32) {
-        xq = (const uint8_t *)x;
-        xstride = (size_t)ldx * sizeof(float);
-    } else {
-        kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
-        for (int64_t t = (int64_t)ith * n / nth; t < (int64_t)(ith + 1) * n / nth; t++)
-            q(x + t * ldx, (uint8_t *)scratch + (size_t)t * xs, w->cols);
-        if (nth > 1) {
-#pragma omp barrier
-        }
-        xq = scratch;
-        xstride = xs;
-    }
+    const uint8_t *xq = kern_act_prep(ops, w, x, ldx, n, scratch, ith, nth, &xstride);
     const size_t wrb = (size_t)dtype_row_bytes(wt, w->cols);
     /* the whole-matrix kernel of the variant whose vec_dot this is (same
      * bits); rows split between threads in groups of KERN_MM_ROWS */
-    kern_mm_fn mm = dot == kern_ops_avx512.vec_dot[wt] ? kern_mm_avx512[wt] : NULL;
-    if (mm) {
+    if (dot == kern_ops_avx512.vec_dot[wt] && kern_mm_avx512[wt]) {
         const int64_t ng = (w->rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
-        const int64_t g0 = (int64_t)ith * ng / nth, g1 = (int64_t)(ith + 1) * ng / nth;
-        const int64_t r1 = g1 * KERN_MM_ROWS < w->rows ? g1 * KERN_MM_ROWS : w->rows;
-        if (g1 > g0) {
-            const int pk = w->pk && kern_pack_avx512[wt].tile_bytes;
-            const struct kern_mm_job job = {w->data, wrb, w->cols, xq, xstride, n, y, ldy,
-                                            pk ? w->pk : NULL, pk ? kern_pack_avx512[wt].tile_bytes(w->cols) : 0};
-            mm(&job, g0 * KERN_MM_ROWS, r1);
-        }
+        kern_mm_groups(w, xq, xstride, n, y, ldy, (int64_t)ith * ng / nth, (int64_t)(ith + 1) * ng / nth);
         return;
     }
     const int64_t r_begin = (int64_t)ith * w->rows / nth, r_end = (int64_t)(ith + 1) * w->rows / nth;
@@ -254,35 +264,15 @@ void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, con
 static void kern_multi_thread(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x,
                               int64_t ldx, int64_t n, float *const *y, const int64_t *ldy, void *scratch, int ith,
                               int nth) {
-    const int wt = w[0].type, at = kern_act_type(wt);
-    const size_t xs = kern_act_stride(&w[0]);
-    const uint8_t *xq = (const uint8_t *)x;
-    size_t xstride = (size_t)ldx * sizeof(float);
-    if (at != DT_F32) {
-        kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
-        for (int64_t t = (int64_t)ith * n / nth; t < (int64_t)(ith + 1) * n / nth; t++)
-            q(x + t * ldx, (uint8_t *)scratch + (size_t)t * xs, w[0].cols);
-        if (nth > 1) {
-#pragma omp barrier
-        }
-        xq = scratch;
-        xstride = xs;
-    }
+    size_t xstride;
+    const uint8_t *xq = kern_act_prep(ops, &w[0], x, ldx, n, scratch, ith, nth, &xstride);
     int64_t ng = 0;
     for (int i = 0; i < nm; i++) ng += (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
     const int64_t a = (int64_t)ith * ng / nth, b = (int64_t)(ith + 1) * ng / nth;
     int64_t off = 0;
     for (int i = 0; i < nm && off < b; i++) {
         const int64_t gi = (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
-        const int64_t g0 = a > off ? a - off : 0, g1 = b - off < gi ? b - off : gi;
-        if (g1 > g0) {
-            const struct kern_mat *m = &w[i];
-            const int pk = m->pk && kern_pack_avx512[wt].tile_bytes;
-            const struct kern_mm_job job = {m->data, (size_t)dtype_row_bytes(wt, m->cols), m->cols, xq, xstride, n,
-                                            y[i], ldy[i], pk ? m->pk : NULL,
-                                            pk ? kern_pack_avx512[wt].tile_bytes(m->cols) : 0};
-            kern_mm_avx512[wt](&job, g0 * KERN_MM_ROWS, g1 * KERN_MM_ROWS < m->rows ? g1 * KERN_MM_ROWS : m->rows);
-        }
+        kern_mm_groups(&w[i], xq, xstride, n, y[i], ldy[i], a > off ? a - off : 0, b - off < gi ? b - off : gi);
         off += gi;
     }
 }
