@@ -45,6 +45,12 @@ static inline size_t ds_cache_off(const struct fwd *f, int64_t layer, int32_t se
     return (((size_t)layer * (size_t)f->n_seq + (size_t)seq) * (size_t)f->n_ctx + (size_t)pos) * (size_t)f->kv_dim;
 }
 
+/* First position of (layer, seq)'s slot in the 8-bit cache's three parts
+ * (kern_lat.h: a part's offset is this times its bytes per position). */
+static inline size_t ds_q8_slot(const struct fwd *f, int64_t layer, int32_t seq) {
+    return ((size_t)layer * (size_t)f->n_seq + (size_t)seq) * (size_t)KERN_LAT_Q8_POS(f->n_ctx);
+}
+
 /* y = w * x / sqrt(mean(x^2) + eps) over n values (HF DeepseekV3RMSNorm in f32;
  * the sum of squares in double). y may equal x. */
 static void rms_row(float *y, const float *x, const float *w, int64_t n, float eps) {
@@ -239,7 +245,7 @@ static void ds_att_seg(const struct fwd *f, int64_t layer, const struct fwd_tok 
     const float scale = hp->attn_scale;
     const struct kern_lat_ops *lat = kern_lat_active();
     const int64_t TJ = f->kv_q8k ? DS_ATT_TILE_Q8 : DS_ATT_TILE;
-    const size_t slot = (size_t)layer * (size_t)f->n_seq + (size_t)tk->seq, np = (size_t)KERN_LAT_Q8_POS(f->n_ctx);
+    const size_t q8p = f->kv_q8k ? ds_q8_slot(f, layer, tk->seq) : 0;
     const size_t co = ds_cache_off(f, layer, tk->seq, 0);
     const float *qt = f->q_lat + ((size_t)t * (size_t)H + (size_t)h0) * (size_t)W;
     for (int64_t h = 0; h < nh; h++) {
@@ -253,9 +259,9 @@ static void ds_att_seg(const struct fwd *f, int64_t layer, const struct fwd_tok 
             const float *a = j == j0 ? NULL : al + b; /* the first tile starts the accumulators */
             float *ob = acc + b * R;
             if (f->kv_q8k) {
-                const uint8_t *k = f->kv_q8k + (slot * np + (size_t)j) * (size_t)W;
-                const int8_t *v = f->kv_q8v + (slot * np + (size_t)j) * (size_t)R;
-                const float *sc = f->kv_q8s + (slot * np + (size_t)j) * 2;
+                const uint8_t *k = f->kv_q8k + (q8p + (size_t)j) * (size_t)W;
+                const int8_t *v = f->kv_q8v + (q8p + (size_t)j) * (size_t)R;
+                const float *sc = f->kv_q8s + (q8p + (size_t)j) * 2;
                 const size_t qo = (size_t)t * (size_t)H + (size_t)(h0 + b);
                 lat->scores_q8(k, sc, n, f->q8_lat + qo * (size_t)W, W, (const struct kern_lat_q8_head *)f->q8_head + qo,
                                nb, R, W, scale, s, LDS);
@@ -372,8 +378,7 @@ static void mla(struct fwd *f, const struct model_layer *L, int64_t l, const str
         rope_apply(&m->rope, kv + R, toks[t].pos);
         const size_t o = ds_cache_off(f, l, toks[t].seq, toks[t].pos);
         if (f->kv_q8k) {
-            const size_t np = (size_t)KERN_LAT_Q8_POS(f->n_ctx),
-                         so = ((size_t)l * (size_t)f->n_seq + (size_t)toks[t].seq) * np;
+            const size_t so = ds_q8_slot(f, l, toks[t].seq);
             kern_lat_q8_put(f->kv_q8k + so * (size_t)W, f->kv_q8v + so * (size_t)R, f->kv_q8s + so * 2, toks[t].pos, kv,
                             R, W);
         } else if (f->kv_bf16) {
