@@ -84,6 +84,13 @@ static inline int32_t q5_ld_i32(const uint8_t *p) {
     memcpy(&v, p, 4);
     return v;
 }
+/* acc += w (u8) x the 4 s8 bytes at p broadcast to every lane: one vpdpbusd
+ * with an embedded broadcast (the intrinsic form made gcc 12 emit a separate
+ * vpbroadcastd per product), accumulator tied in the asm. */
+static inline __attribute__((always_inline)) __m512i q5_dpb(__m512i acc, __m512i w, const uint8_t *p) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)(const void *)p));
+    return acc;
+}
 static inline float q5_f16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
@@ -768,8 +775,7 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
         for (int g = 0; g < 8; g++) {
 #pragma GCC unroll 8
             for (int t = 0; t < NT; t++)
-                s2[g % NC][t] =
-                    _mm512_dpbusd_epi32(s2[g % NC][t], w[g], _mm512_set1_epi32(q5_ld_i32(q + (size_t)t * xs + 4 * g)));
+                s2[g % NC][t] = q5_dpb(s2[g % NC][t], w[g], q + (size_t)t * xs + 4 * g);
         }
 #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) {
