@@ -832,6 +832,47 @@ static void test_matmul_local(void) {
     for (int jb = 0; jb < NJ; jb++) free((void *)m[jb].data), free(x[jb]), free(y0[jb]), free(y1[jb]), free(s0[jb]), free(s1[jb]);
 }
 
+/* swiglu (g = silu(g) * u) of every variant against the double-precision
+ * formula: inputs over the exp's range and past its clamp (|g| up to 100),
+ * lengths that leave every tail of a 16-lane vector, nothing written past n. */
+static void test_swiglu(void) {
+    enum { NMAX = 70, GUARD = 16 };
+    static const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 87.0f, -87.0f, 88.5f, -88.5f, 100.0f, -100.0f,
+                                    20.0f, -20.0f, 0.5f, -0.5f};
+    unsigned long long rs = 0x5eed5eedULL;
+    float g0[NMAX], u[NMAX], g[NMAX + GUARD];
+    for (int v = 0; v < n_variants; v++) {
+        T_CHECK(variants[v]->swiglu != NULL || v > 0, "%s has no swiglu", variants[v]->name);
+        kern_swiglu_fn fn = variants[v]->swiglu ? variants[v]->swiglu : kern_ops_ref.swiglu;
+        long long bad = 0, over = 0;
+        double worst = 0.0;
+        for (int n = 0; n <= NMAX; n++) {
+            for (int i = 0; i < n; i++) {
+                const int k = (int)(t_rand_u32(&rs) % 4);
+                g0[i] = k == 0 ? special[t_rand_u32(&rs) % (sizeof(special) / sizeof(special[0]))]
+                        : k == 1 ? 30.0f * t_rand_f32(&rs)
+                                 : 4.0f * t_rand_f32(&rs);
+                u[i] = 3.0f * t_rand_f32(&rs);
+            }
+            memcpy(g, g0, (size_t)n * sizeof(float));
+            for (int i = n; i < n + GUARD; i++) g[i] = 12345.0f;
+            fn(g, u, n);
+            for (int i = 0; i < n; i++) {
+                const double x = (double)g0[i], e = x / (1.0 + exp(-x)) * (double)u[i];
+                /* a few ulp of the result; below 1e-30 in size (g < -65: the
+                 * vector exp clamps its argument at 88) any tiny value will do */
+                const double err = fabs((double)g[i] - e), tol = 4.0 * 1.2e-7 * fabs(e) + 1e-30;
+                if (!(err <= tol)) bad++;
+                if (fabs(e) > 1e-30 && err / fabs(e) > worst) worst = err / fabs(e);
+            }
+            for (int i = n; i < n + GUARD; i++) over += g[i] != 12345.0f;
+        }
+        printf("  %s swiglu: worst relative error %.3g\n", variants[v]->name, worst);
+        T_CHECK(bad == 0, "%s swiglu: %lld results off the double formula by more than 4 ulp", variants[v]->name, bad);
+        T_CHECK(over == 0, "%s swiglu: %lld floats written past n", variants[v]->name, over);
+    }
+}
+
 /* Misuse gives a status or NaNs, never a crash: a type without a quantizer,
  * a matrix the kernels do not take (Q5_0 has no kernel; Q8_0 rows of 40 are
  * not whole blocks), a row index out of range. */
@@ -876,6 +917,7 @@ int main(void) {
     T_RUN(test_matmul_in_team);
     T_RUN(test_matmul_multi);
     T_RUN(test_matmul_local);
+    T_RUN(test_swiglu);
     T_RUN(test_bad_input);
     return T_END();
 }

@@ -84,6 +84,7 @@ static void kern_merge(const struct kern_ops *v) {
         if (v->quantize[i]) kern_active_ops.quantize[i] = v->quantize[i];
         if (v->to_float[i]) kern_active_ops.to_float[i] = v->to_float[i];
     }
+    if (v->swiglu) kern_active_ops.swiglu = v->swiglu;
 }
 
 static void kern_init_once(void) {

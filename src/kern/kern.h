@@ -28,6 +28,10 @@ typedef float (*kern_vec_dot_fn)(int64_t n, const void *w, const void *xq);
 typedef void (*kern_quantize_fn)(const float *x, void *xq, int64_t n);
 /* Dequantizes n elements of a weight row to floats. */
 typedef void (*kern_to_float_fn)(const void *w, float *y, int64_t n);
+/* g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i] (the gated MLP's
+ * activation; the reference uses libm's expf, the vector ones a polynomial
+ * exp within a few ulp of it). */
+typedef void (*kern_swiglu_fn)(float *g, const float *u, int64_t n);
 
 #define KERN_N_TYPES 32 /* indexes: enum dtype values below 32 */
 
@@ -36,6 +40,7 @@ struct kern_ops {
     kern_vec_dot_fn vec_dot[KERN_N_TYPES];    /* by weight type */
     kern_quantize_fn quantize[KERN_N_TYPES];  /* by activation type (Q8_0, Q8_1, Q8_K) */
     kern_to_float_fn to_float[KERN_N_TYPES];  /* by weight type */
+    kern_swiglu_fn swiglu;
 };
 
 /* The variants compiled into this binary.  kern_ops_avx2/avx512 must only

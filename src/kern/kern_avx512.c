@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "kern.h"
+#include "kern_exp512.h"
 #include "kern_impl.h"
 
 static inline __m256i a5_ld256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
@@ -137,8 +138,23 @@ static void a5_quantize_q8_k(const float *x, void *xq, int64_t n) {
     }
 }
 
+/* The reference's formula with exp from kern_exp512 (about 1 ulp; its clamp
+ * to [-87, 88] keeps 1 + exp(-g) finite, so a very negative g gives g / huge
+ * ~ -0 as expf's inf does); the tail through a masked load and store. */
+static void a5_swiglu(float *g, const float *u, int64_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        const __m512 x = _mm512_maskz_loadu_ps(m, g + i);
+        const __m512 e = kern_exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        const __m512 y = _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(m, u + i));
+        _mm512_mask_storeu_ps(g + i, m, y);
+    }
+}
+
 const struct kern_ops kern_ops_avx512 = {
     .name = "avx512",
+    .swiglu = a5_swiglu,
     .vec_dot =
         {
             [DT_F32] = a5_vec_dot_f32,

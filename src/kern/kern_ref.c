@@ -350,8 +350,13 @@ static float ref_vec_dot_q6_k(int64_t n, const void *w, const void *xq) {
     return sum;
 }
 
+static void ref_swiglu(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
 const struct kern_ops kern_ops_ref = {
     .name = "ref",
+    .swiglu = ref_swiglu,
     .vec_dot =
         {
             [DT_F32] = ref_vec_dot_f32,

@@ -69,9 +69,7 @@ static inline void axpy(float *restrict y, float a, const float *restrict x, int
 }
 
 /* silu(g) * u in place of g (HF ACT2FN["silu"]: g * sigmoid(g)). */
-static void swiglu(float *g, const float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
+static void swiglu(float *g, const float *u, int64_t n) { kern_active()->swiglu(g, u, n); }
 
 /* Every product goes through here so the pass can count the matrix bytes it
  * reads (fwd.bytes_read; the tests compare it with the active-parameter

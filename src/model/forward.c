@@ -406,10 +406,7 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
             const int64_t ld2[2] = {F, F};
             model_matmul_multi(2, w2, f->xn, D, T, y2, ld2, f->mm_scratch);
         }
-        for (int64_t i = 0; i < T * F; i++) {
-            float g = f->gate[i];
-            f->gate[i] = g / (1.0f + expf(-g)) * f->up[i]; /* silu(g) * u */
-        }
+        kern_active()->swiglu(f->gate, f->up, T * F); /* silu(gate) * up */
         model_matmul(&L->w_down, f->gate, F, T, f->xn, D, f->mm_scratch);
         for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xn[i];
     }
