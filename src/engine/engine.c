@@ -78,6 +78,9 @@ struct slot {
     int64_t n_prefilled;       /* prompt tokens in the cache */
     int32_t out_row;           /* logits row of this step, -1 none */
     int hold;                  /* prefilling, but waits this step for rows another slot computes */
+    struct smp_result res;     /* this step's sample (engine thread's team) */
+    int res_rc;                /* its status, res_err its message */
+    char res_err[DC_ERR_LEN];
 };
 
 static void *engine_thread_main(void *arg);
@@ -824,7 +827,20 @@ static void *engine_thread_main(void *arg) {
             struct slot *s = &e->slots[e->batch[j].seq];
             if (e->batch[j].pos + 1 > s->n_kv) s->n_kv = e->batch[j].pos + 1;
         }
-        /* Sample. */
+        /* Sample: each request's sampler (state, RNG) is its own, so the
+         * team samples the sequences side by side (a full-vocabulary pass
+         * each); then the tokens are taken, in slot order, by this thread. */
+        int n_smp = 0;
+        for (int32_t i = 0; i < e->p.n_parallel; i++) {
+            const struct slot *s = &e->slots[i];
+            n_smp += s->req && s->out_row >= 0 && !(s->req->forced && s->req->i_force < s->req->n_force);
+        }
+#pragma omp parallel for schedule(dynamic, 1) if (n_smp > 1)
+        for (int32_t i = 0; i < e->p.n_parallel; i++) {
+            struct slot *s = &e->slots[i];
+            if (!s->req || s->out_row < 0 || (s->req->forced && s->req->i_force < s->req->n_force)) continue;
+            s->res_rc = smp_sample(s->req->smp, e->logits + (size_t)s->out_row * (size_t)V, &s->res, s->res_err);
+        }
         for (int32_t i = 0; i < e->p.n_parallel; i++) {
             struct slot *s = &e->slots[i];
             if (!s->req || s->out_row < 0) continue;
@@ -833,12 +849,11 @@ static void *engine_thread_main(void *arg) {
                 take_token(e, s, r->force[r->i_force++], NULL);
                 continue;
             }
-            struct smp_result res;
-            if (smp_sample(r->smp, e->logits + (size_t)s->out_row * (size_t)V, &res, err)) {
-                finish_request(e, s, ENGINE_FINISH_ERROR, err);
+            if (s->res_rc) {
+                finish_request(e, s, ENGINE_FINISH_ERROR, s->res_err);
                 continue;
             }
-            take_token(e, s, res.id, &res);
+            take_token(e, s, s->res.id, &s->res);
         }
         /* Throughput over a sliding minute. */
         pthread_mutex_lock(&e->mu);
