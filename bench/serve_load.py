@@ -16,7 +16,7 @@ http.client (no SDK) so their own cost stays small next to the server's.
 
     python bench/serve_load.py [--deepc build/deepc] [--model GGUF] [--levels 1,4,8,16]
                                [--tokens 64] [--requests 2] [--threads N] [--ignore-eos]
-                               [--llama-python PY] [--json OUT]
+                               [--llama-python PY] [--json OUT] [--newcomer WORDS] [--prefill-chunk N]
 
 --llama-python PY runs the same load against `PY -m llama_cpp.server` (needs
 llama-cpp-python with its server extras) on the same GGUF; llama-cpp-python's
@@ -26,6 +26,10 @@ so it shows the baseline without batching.
 --ignore-eos sends the ignore_eos extension (deepc, llama.cpp and vLLM
 accept it), so every request generates exactly --tokens tokens whatever the
 model says: fixed work per request, needed for random-weight bench models.
+--newcomer WORDS adds a stall probe after the levels: one stream generates
+--tokens tokens and, after its 8th, a second request arrives whose prompt is
+WORDS words long; it prints the first stream's longest wait between two
+tokens and the newcomer's TTFT (deepc: see --prefill-chunk, passed to serve).
 All servers listen on 127.0.0.1 only and are stopped at the end.
 """
 import argparse
@@ -93,6 +97,43 @@ def one_request(port, model, prompt, tokens, path="/v1/chat/completions", ignore
     return ttft, usage if usage is not None else chunks
 
 
+def stall_probe(port, model, tokens, words, ignore_eos=False):
+    """(longest gap in s between tokens of a running stream, newcomer TTFT in s)."""
+    req = {"model": model, "messages": [{"role": "user", "content": "Write a long story about the sea."}],
+           "max_tokens": tokens, "temperature": 0, "stream": True}
+    if ignore_eos:
+        req["ignore_eos"] = True
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(req), headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    times, newcomer = [], {}
+
+    def newcomer_run():
+        prompt = "Summarize: " + " ".join(TOPICS[i % len(TOPICS)].split()[-1] for i in range(words))
+        t, _ = one_request(port, model, prompt, 2, ignore_eos=True)
+        newcomer["ttft"] = t
+
+    th = None
+    while True:
+        line = r.readline()
+        if not line or line.strip() == b"data: [DONE]":
+            break
+        if line.startswith(b"data: "):
+            ev = json.loads(line[6:])
+            for ch in ev.get("choices") or []:
+                d = ch.get("delta") or {}
+                if d.get("content") or d.get("reasoning_content"):
+                    times.append(time.perf_counter())
+                    if len(times) == 8:
+                        th = threading.Thread(target=newcomer_run)
+                        th.start()
+    c.close()
+    if th:
+        th.join()
+    gaps = [b - a for a, b in zip(times[7:], times[8:])]  # from the 8th token, when the newcomer leaves
+    return (max(gaps) if gaps else float("nan")), newcomer.get("ttft", float("nan"))
+
+
 def run_level(port, model, n, requests, tokens, ignore_eos=False):
     ttfts, toks, errs = [], [], []
     lock = threading.Lock()
@@ -147,12 +188,14 @@ def wait_health(port, proc, timeout=300, path="/health"):
 
 
 def start_deepc(a, levels):
-    cmd = [a.deepc, "serve", a.model, "--port", "0", "--quiet", "--parallel", str(max(levels)), "--ctx",
+    cmd = [a.deepc, "serve", a.model, "--port", "0", "--quiet", "--parallel", str(max(levels + ([2] if a.newcomer > 0 else []))), "--ctx",
            str(a.ctx), "--queue", "256"]
     if a.threads:
         cmd += ["--threads", str(a.threads)]
     if a.repack:
         cmd += ["--repack"]
+    if a.prefill_chunk >= 0:
+        cmd += ["--prefill-chunk", str(a.prefill_chunk)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     r, _, _ = select.select([p.stdout], [], [], 60)
     line = p.stdout.readline() if r else ""
@@ -188,15 +231,21 @@ def bench(name, start, a, levels):
                 name, n, row["requests"], row["tokens"], row["wall_s"], row["tok_s"], row["ttft_p50_s"],
                 row["ttft_p99_s"], ", %d errors (%s)" % (row["errors"], row["first_error"]) if row["errors"] else ""),
                 flush=True)
+        if a.newcomer > 0:
+            gap, ttft = stall_probe(port, model, a.tokens, a.newcomer, a.ignore_eos)
+            print("%-8s newcomer of %d words: running stream's longest gap %.3f s, newcomer TTFT %.3f s" % (
+                name, a.newcomer, gap, ttft), flush=True)
+            rows.append({"server": name, "newcomer_words": a.newcomer, "max_gap_s": gap, "newcomer_ttft_s": ttft})
     finally:
         p.send_signal(signal.SIGTERM)
         try:
             p.wait(60)
         except subprocess.TimeoutExpired:
             p.kill()
-    if rows and rows[0]["tok_s"] > 0:
+    lv = [r for r in rows if "streams" in r]
+    if lv and lv[0]["tok_s"] > 0:
         print("%-8s speed-up over 1 stream: %s" % (name, ", ".join(
-            "%d: %.2fx" % (r["streams"], r["tok_s"] / rows[0]["tok_s"]) for r in rows)))
+            "%d: %.2fx" % (r["streams"], r["tok_s"] / lv[0]["tok_s"]) for r in lv)))
     return rows
 
 
@@ -214,6 +263,8 @@ def main():
                     help="send ignore_eos so every request generates exactly --tokens tokens")
     ap.add_argument("--llama-python", default="", help="python with llama-cpp-python[server] to compare")
     ap.add_argument("--json", default="", help="write all rows to this file")
+    ap.add_argument("--newcomer", type=int, default=0, help="stall probe: newcomer prompt of this many words")
+    ap.add_argument("--prefill-chunk", type=int, default=-1, help="deepc serve --prefill-chunk (default: its own)")
     a = ap.parse_args()
     levels = [int(x) for x in a.levels.split(",")]
     rows = bench("deepc", start_deepc, a, levels)

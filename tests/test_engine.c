@@ -33,6 +33,8 @@ struct result {
     size_t len;
     int32_t ids[512];
     int n_ids;
+    const struct result *watch; /* another request: its n_ids when this one's first token came */
+    int watch_at_first;
 };
 
 static void on_ev(void *user, const struct engine_event *ev) {
@@ -44,6 +46,9 @@ static void on_ev(void *user, const struct engine_event *ev) {
         r->len += k;
         r->text[r->len] = 0;
     } else if (ev->kind == ENGINE_EV_TOKEN) {
+        /* callbacks all run on the engine thread: reading the watched
+         * request's count here races with nothing */
+        if (r->n_ids == 0 && r->watch) r->watch_at_first = r->watch->n_ids;
         if (r->n_ids < 512) r->ids[r->n_ids++] = ev->token;
     } else if (ev->kind == ENGINE_EV_DONE) {
         r->done = 1;
@@ -135,6 +140,83 @@ static void test_engine_concurrent_equals_sequential(void) {
     printf("  answer 0: %s\n", seq[0].text);
     T_CHECK(seq[0].len > 0, "empty answer");
     engine_close(e4);
+}
+
+/* Chunked prefill: while A decodes, newcomer B's long prompt goes through in
+ * passes of at most n_chunk prompt tokens, each also carrying A's next
+ * token, so A gains about one token per chunk before B's first token; with
+ * n_chunk = 0 B's whole prompt is one pass and A waits for it. */
+static int prefill_run(int64_t n_chunk, int64_t *need, int *gained) {
+    char err[DC_ERR_LEN];
+    struct engine_params p;
+    engine_params_default(&p);
+    p.n_parallel = 2;
+    p.n_ctx = 512;
+    p.n_chunk = n_chunk;
+    struct engine *e = NULL;
+    if (engine_open(&e, model_path(), &p, NULL, err)) {
+        printf("  open: %s\n", err);
+        return -1;
+    }
+    static struct result a, b;
+    res_init(&a);
+    res_init(&b);
+    struct chat_msg ma = {CHAT_ROLE_USER, "Write a haiku about the sea.", NULL};
+    struct engine_request rq;
+    memset(&rq, 0, sizeof(rq));
+    engine_sampling_defaults(e, &rq.sampling);
+    rq.sampling.temperature = 0;
+    rq.msgs = &ma;
+    rq.n_msgs = 1;
+    rq.max_tokens = 200;
+    rq.ignore_eos = 1;
+    rq.n_logprobs = 0;
+    uint64_t id;
+    int64_t np;
+    int rc = engine_submit(e, &rq, on_ev, &a, &id, &np, err);
+    /* A is decoding once it has streamed a token */
+    for (int k = 0; !rc && k < 20000; k++) {
+        pthread_mutex_lock(&a.mu);
+        int got = a.n_ids;
+        pthread_mutex_unlock(&a.mu);
+        if (got >= 2) break;
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    char longq[2048] = "Summarize this: ";
+    for (int k = 0; k < 16; k++) strcat(longq, "The quick brown fox jumps over the lazy dog near the river bank. ");
+    struct chat_msg mb = {CHAT_ROLE_USER, longq, NULL};
+    rq.msgs = &mb;
+    rq.max_tokens = 2;
+    rq.ignore_eos = 0;
+    b.watch = &a;
+    pthread_mutex_lock(&a.mu);
+    const int a0 = a.n_ids;
+    pthread_mutex_unlock(&a.mu);
+    if (!rc) rc = engine_submit(e, &rq, on_ev, &b, &id, &np, err);
+    if (rc) printf("  submit: %s\n", err);
+    if (!rc) {
+        res_wait(&b);
+        res_wait(&a);
+        const int64_t fresh = b.usage.prompt_tokens - b.usage.cached_tokens;
+        *need = n_chunk > 0 ? (fresh + n_chunk - 1) / n_chunk : 1;
+        *gained = b.watch_at_first - a0;
+        printf("  n_chunk %lld: B's %lld prompt tokens (%lld computed); A gained %d tokens before B's first\n",
+               (long long)n_chunk, (long long)b.usage.prompt_tokens, (long long)fresh, *gained);
+    }
+    engine_close(e);
+    return rc;
+}
+
+static void test_engine_prefill_chunk(void) {
+    int64_t need = 0;
+    int gained = 0;
+    T_CHECK(prefill_run(16, &need, &gained) == 0, "run with chunks");
+    T_CHECK(need >= 8, "B's prompt too short to need chunks (%lld passes)", (long long)need);
+    /* one A token per chunk pass; the first chunk can share A's first pass
+     * after admission and the last pass is the one that samples B */
+    T_CHECK(gained >= need - 2, "A gained %d tokens during B's %lld prefill passes", gained, (long long)need);
+    T_CHECK(prefill_run(0, &need, &gained) == 0, "run without chunks");
+    T_CHECK(gained <= 3, "n_chunk 0: A gained %d tokens during B's one-pass prefill", gained);
 }
 
 static void test_engine_prefix_cache_stop_cancel(void) {
@@ -232,5 +314,6 @@ int main(void) {
     T_BEGIN("engine");
     T_RUN(test_engine_concurrent_equals_sequential);
     T_RUN(test_engine_prefix_cache_stop_cancel);
+    T_RUN(test_engine_prefill_chunk);
     return T_END();
 }

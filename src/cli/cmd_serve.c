@@ -50,6 +50,8 @@ static void usage(FILE *f) {
             "  --parallel N            sequences generated at once (default 4)\n"
             "  --ctx N                 context positions per sequence (default min(4096, trained))\n"
             "  --batch N               tokens per forward pass (default 512)\n"
+            "  --prefill-chunk N       prompt tokens per pass while other sequences decode (default 128;\n"
+            "                          0: up to --batch): shorter waits for their next token\n"
             "  --threads N             compute threads (default: all cores)\n"
             "  --cache-type f32|bf16|q8  KV cache element type (DeepSeek latent cache: bf16 half the bytes, q8 8-bit codes)\n"
             "  --repack                copy the weights into the kernels' packed layout at load: faster\n"
@@ -141,6 +143,7 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--parallel")) { if (parse_long(a, v, 1, 256, &x)) return 2; ep.n_parallel = (int32_t)x; }
         else if (!strcmp(a, "--ctx")) { if (parse_long(a, v, 16, 1 << 24, &x)) return 2; ep.n_ctx = x; }
         else if (!strcmp(a, "--batch")) { if (parse_long(a, v, 1, 1 << 16, &x)) return 2; ep.n_batch = x; }
+        else if (!strcmp(a, "--prefill-chunk")) { if (parse_long(a, v, 0, 1 << 16, &x)) return 2; ep.n_chunk = x; }
         else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (parse_long(a, v, 0, 1024, &x)) return 2; ep.n_threads = (int)x; }
         else if (!strcmp(a, "--cache-type") && v) ep.cache_type = v;
         else if (!strcmp(a, "--queue")) { if (parse_long(a, v, 0, 1 << 20, &x)) return 2; ep.queue_max = (int32_t)x; }

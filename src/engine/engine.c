@@ -125,6 +125,7 @@ void engine_params_default(struct engine_params *p) {
     p->n_parallel = 4;
     p->n_ctx = 0;
     p->n_batch = 512;
+    p->n_chunk = 128;
     p->queue_max = 64;
 }
 
@@ -195,6 +196,7 @@ int engine_open(struct engine **out, const char *model_path, const struct engine
         return dc_errf(err, DC_EINVAL, "parallel sequences %d out of range 1..256", p.n_parallel);
     if (p.queue_max < 0) p.queue_max = 0;
     if (p.n_batch < 1) p.n_batch = 512;
+    if (p.n_chunk < 0) p.n_chunk = 0;
     kern_init();
     struct engine *e = calloc(1, sizeof(*e));
     if (!e) return dc_errf(err, DC_ENOMEM, "out of memory");
@@ -800,10 +802,15 @@ static void *engine_thread_main(void *arg) {
             s->out_row = (int32_t)n_out++;
             n++;
         }
-        for (int32_t i = 0; i < e->p.n_parallel && n < e->f.n_batch; i++) {
+        /* While sequences decode, a pass takes at most n_chunk prompt tokens:
+         * the decoders' next token waits for one pass, whose time grows
+         * with its tokens once the matrix work is compute-bound. */
+        const int64_t cap = n > 0 && e->p.n_chunk > 0 && n + e->p.n_chunk < e->f.n_batch ? n + e->p.n_chunk
+                                                                                          : e->f.n_batch;
+        for (int32_t i = 0; i < e->p.n_parallel && n < cap; i++) {
             struct slot *s = &e->slots[i];
             if (!s->req || s->n_prefilled >= s->req->n_prompt || s->hold) continue;
-            int64_t left = s->req->n_prompt - s->n_prefilled, room = e->f.n_batch - n;
+            int64_t left = s->req->n_prompt - s->n_prefilled, room = cap - n;
             int64_t k = left < room ? left : room;
             for (int64_t j = 0; j < k; j++) {
                 int64_t pos = s->n_prefilled + j;

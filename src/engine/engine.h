@@ -9,8 +9,9 @@
  * thread (so the engine thread only runs the model), then queues the request.
  * The engine thread runs continuous batching: every step is one forward pass
  * over the weights for all active sequences - one decode token each, plus a
- * chunk of at most n_batch prompt tokens of sequences still prefilling, so a
- * newcomer's prompt does not stall the others' streams for long.  New requests
+ * chunk of prompt tokens of sequences still prefilling (at most n_chunk while
+ * any sequence decodes, n_batch otherwise), so a newcomer's prompt does not
+ * stall the others' streams for long.  New requests
  * join between steps.  A finished sequence keeps its KV cache: the next
  * request whose prompt starts with the same tokens (the same conversation's
  * next turn) reuses it (prefix cache), reported as cached tokens.  A newcomer
@@ -45,6 +46,8 @@ struct engine_params {
     int32_t n_parallel;             /* sequence slots = requests generating at once (default 4) */
     int64_t n_ctx;                  /* positions per slot (default min(4096, trained context)) */
     int64_t n_batch;                /* max tokens per forward pass (default 512) */
+    int64_t n_chunk;                /* prompt tokens per pass while other sequences decode (default
+                                       128; 0: up to n_batch), so their streams wait one short pass */
     int32_t queue_max;              /* requests waiting for a slot before ENGINE_EBUSY (default 64) */
     const char *chat_template;      /* template name override, or NULL to detect */
     int n_threads;                  /* 0: OMP default */
