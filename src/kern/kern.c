@@ -155,24 +155,31 @@ size_t kern_matmul_scratch(const struct kern_mat *w, int64_t n) {
 
 /* Thread ith's share of the activation rows of x quantized for w into scratch
  * (then a barrier, so every thread sees all rows); returns the rows the dot
- * products read and their stride (x itself for f32 activations). */
+ * products read and their stride (x itself for f32 activations).  ready: the
+ * calling thread quantized them all before the region (no work, no barrier). */
 static const uint8_t *kern_act_prep(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
-                                    int64_t n, void *scratch, int ith, int nth, size_t *xstride) {
+                                    int64_t n, void *scratch, int ith, int nth, int ready, size_t *xstride) {
     const int at = kern_act_type(w->type);
     if (at == DT_F32) {
         *xstride = (size_t)ldx * sizeof(float);
         return (const uint8_t *)x;
     }
     const size_t xs = kern_act_stride(w);
+    *xstride = xs;
+    if (ready) return scratch;
     kern_quantize_fn q = ops->quantize[at] ? ops->quantize[at] : kern_ops_ref.quantize[at];
     for (int64_t t = (int64_t)ith * n / nth; t < (int64_t)(ith + 1) * n / nth; t++)
         q(x + t * ldx, (uint8_t *)scratch + (size_t)t * xs, w->cols);
     if (nth > 1) {
 #pragma omp barrier
     }
-    *xstride = xs;
     return scratch;
 }
+
+/* Up to this many activation rows are quantized by the calling thread before
+ * a parallel region opens (a decode step's one row takes ~1 us), which saves
+ * the region its barrier between quantizing and the products. */
+#define KERN_PREP_SERIAL_ROWS 2
 
 /* Row groups [g0, g1) of w (KERN_MM_ROWS rows each) through the AVX-512
  * whole-matrix kernel of its type, packed tiles when w has them. */
@@ -188,12 +195,12 @@ static void kern_mm_groups(const struct kern_mat *w, const uint8_t *xq, size_t x
 /* The part of the matmul done by thread ith of nth; all nth threads of the
  * team must call it (it holds a barrier between quantizing and dotting). */
 static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
-                               int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch,
+                               int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch, int ready,
                                int ith, int nth) {
     const int wt = w->type;
     kern_vec_dot_fn dot = ops->vec_dot[wt] ? ops->vec_dot[wt] : kern_ops_ref.vec_dot[wt];
     size_t xstride;
-    const uint8_t *xq = kern_act_prep(ops, w, x, ldx, n, scratch, ith, nth, &xstride);
+    const uint8_t *xq = kern_act_prep(ops, w, x, ldx, n, scratch, ith, nth, ready, &xstride);
     const size_t wrb = (size_t)dtype_row_bytes(wt, w->cols);
     /* the whole-matrix kernel of the variant whose vec_dot this is (same
      * bits); rows split between threads in groups of KERN_MM_ROWS */
@@ -240,15 +247,18 @@ void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const
     if (omp_in_parallel()) {
         /* Called by every thread of an enclosing team: split by thread id,
          * and make the whole Y visible to all of them before returning. */
-        kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, omp_get_thread_num(),
+        kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, omp_get_thread_num(),
                            omp_get_num_threads());
 #pragma omp barrier
         return;
     }
     size_t wbytes = (size_t)dtype_row_bytes(w->type, w->cols) * (size_t)w->rows;
     int par = wbytes * (size_t)n >= KERN_PAR_MIN_BYTES;
+    const int ready = par && n <= KERN_PREP_SERIAL_ROWS;
+    size_t xs;
+    if (ready) kern_act_prep(ops, w, x, ldx, n, scratch, 0, 1, 0, &xs);
 #pragma omp parallel if (par)
-    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, omp_get_thread_num(), omp_get_num_threads());
+    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, ready, omp_get_thread_num(), omp_get_num_threads());
 }
 
 void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
@@ -258,15 +268,15 @@ void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, con
         kern_nan_rows(n, w->rows, y, ldy);
         return;
     }
-    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, 1); /* nth = 1: no barrier */
+    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, 0, 1); /* nth = 1: no barrier */
 }
 
 /* Thread ith's part of kern_matmul_multi (every matrix fused: see there). */
 static void kern_multi_thread(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x,
-                              int64_t ldx, int64_t n, float *const *y, const int64_t *ldy, void *scratch, int ith,
-                              int nth) {
+                              int64_t ldx, int64_t n, float *const *y, const int64_t *ldy, void *scratch, int ready,
+                              int ith, int nth) {
     size_t xstride;
-    const uint8_t *xq = kern_act_prep(ops, &w[0], x, ldx, n, scratch, ith, nth, &xstride);
+    const uint8_t *xq = kern_act_prep(ops, &w[0], x, ldx, n, scratch, ith, nth, ready, &xstride);
     int64_t ng = 0;
     for (int i = 0; i < nm; i++) ng += (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
     const int64_t a = (int64_t)ith * ng / nth, b = (int64_t)(ith + 1) * ng / nth;
@@ -293,8 +303,11 @@ void kern_matmul_multi(const struct kern_ops *ops, int nm, const struct kern_mat
         for (int i = 0; i < nm; i++) kern_matmul_ops(ops, &w[i], x, ldx, n, y[i], ldy[i], scratch);
         return;
     }
+    const int ready = n <= KERN_PREP_SERIAL_ROWS;
+    size_t xs;
+    if (ready) kern_act_prep(ops, &w[0], x, ldx, n, scratch, 0, 1, 0, &xs);
 #pragma omp parallel
-    kern_multi_thread(ops, nm, w, x, ldx, n, y, ldy, scratch, omp_get_thread_num(), omp_get_num_threads());
+    kern_multi_thread(ops, nm, w, x, ldx, n, y, ldy, scratch, ready, omp_get_thread_num(), omp_get_num_threads());
 }
 
 void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,
