@@ -10,34 +10,17 @@
  * sum; lanes mask positions past their own n_pos.  Like the AVX-512 file,
  * a token's output has the same bits whatever block it is in (see there).
  *
- * exp: as in the AVX-512 file (degree-7 Taylor on |r| <= ln2/2), 2^n built
- * in the exponent field (n in [-126, 127] after clamping x to [-87, 88]).
+ * exp: kern_exp256.h.
  */
 #include <immintrin.h>
 #include <math.h>
 
 #include "kern_attn.h"
 #include "kern_attn_impl.h"
+#include "kern_exp256.h"
 
 #define AI static inline __attribute__((always_inline))
 
-AI __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
 
 AI void qk_block(const float *k, int64_t ldkv, int64_t E, const float *qt, float scale, float *pt, const int NV,
                  const int KJ) {
@@ -134,11 +117,11 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
             for (int64_t jj = 0; jj < np; jj++) {
                 const __m256 ok = _mm256_castsi256_ps(_mm256_cmpgt_epi32(nv, _mm256_set1_epi32((int32_t)(p0 + jj))));
                 const __m256 e =
-                    _mm256_and_ps(ok, exp8(_mm256_sub_ps(_mm256_load_ps(pt + jj * ATTN_ROWS + 8 * v), mx)));
+                    _mm256_and_ps(ok, kern_exp256(_mm256_sub_ps(_mm256_load_ps(pt + jj * ATTN_ROWS + 8 * v), mx)));
                 _mm256_store_ps(pt + jj * ATTN_ROWS + 8 * v, e);
                 sum = _mm256_add_ps(sum, e);
             }
-            const __m256 a = exp8(_mm256_sub_ps(mold, mx)); /* first tile: exp(-inf) -> ~0, l and ot are 0 */
+            const __m256 a = kern_exp256(_mm256_sub_ps(mold, mx)); /* first tile: exp(-inf) -> ~0, l and ot are 0 */
             _mm256_store_ps(alpha + 8 * v, a);
             _mm256_store_ps(l + 8 * v, _mm256_fmadd_ps(_mm256_load_ps(l + 8 * v), a, sum));
             _mm256_store_ps(m + 8 * v, mx);

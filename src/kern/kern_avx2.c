@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "kern.h"
+#include "kern_exp256.h"
 #include "kern_impl.h"
 
 static inline float a2_hsum(__m256 v) {
@@ -431,8 +432,23 @@ static void a2_quantize_q8_k(const float *x, void *xq, int64_t n) {
     }
 }
 
+/* The reference's formula with kern_exp256 (see kern_avx512.c's a5_swiglu);
+ * the tail of fewer than 8 through a masked load and store. */
+static void a2_swiglu(float *g, const float *u, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 8) {
+        const int k = n - i >= 8 ? 8 : (int)(n - i);
+        const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 x = _mm256_maskload_ps(g + i, m);
+        const __m256 e = kern_exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        const __m256 y = _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_maskload_ps(u + i, m));
+        _mm256_maskstore_ps(g + i, m, y);
+    }
+}
+
 const struct kern_ops kern_ops_avx2 = {
     .name = "avx2",
+    .swiglu = a2_swiglu,
     .vec_dot =
         {
             [DT_F32] = a2_vec_dot_f32,
