@@ -282,6 +282,13 @@ static inline size_t kv_row(const struct fwd *f, int64_t layer, int32_t seq, int
     return (((size_t)layer * (size_t)f->n_seq + (size_t)seq) * (size_t)f->n_ctx + (size_t)pos) * (size_t)f->kv_dim;
 }
 
+/* Dense models: row of (layer, slot, KV head, pos) - a slot's block holds
+ * each KV head's n_ctx positions in turn. */
+static inline size_t kv_head_row(const struct fwd *f, int64_t layer, int32_t seq, int64_t kvh, int64_t pos) {
+    const size_t E = (size_t)f->m->hp.head_dim;
+    return kv_row(f, layer, seq, 0) + ((size_t)kvh * (size_t)f->n_ctx + (size_t)pos) * E;
+}
+
 int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
     if (src < 0 || src >= f->n_seq || dst < 0 || dst >= f->n_seq || n < 0 || n > f->n_past[src])
         return DC_EINVAL;
@@ -301,10 +308,16 @@ int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
                 memcpy(f->kv_q8s + d0 * 2, f->kv_q8s + so * 2, ng * 2 * sizeof(float));
                 continue;
             }
-            size_t bytes = (size_t)n * (size_t)f->kv_dim * sizeof(float);
-            memcpy(f->k_cache + kv_row(f, l, dst, 0), f->k_cache + kv_row(f, l, src, 0), bytes);
-            if (f->v_cache) /* NULL for MLA: the latent row is both key and value */
-                memcpy(f->v_cache + kv_row(f, l, dst, 0), f->v_cache + kv_row(f, l, src, 0), bytes);
+            if (!f->v_cache) { /* MLA: the latent row is both key and value */
+                memcpy(f->k_cache + kv_row(f, l, dst, 0), f->k_cache + kv_row(f, l, src, 0),
+                       (size_t)n * (size_t)f->kv_dim * sizeof(float));
+                continue;
+            }
+            const size_t bytes = (size_t)n * (size_t)f->m->hp.head_dim * sizeof(float);
+            for (int64_t h = 0; h < f->m->hp.n_head_kv; h++) {
+                memcpy(f->k_cache + kv_head_row(f, l, dst, h, 0), f->k_cache + kv_head_row(f, l, src, h, 0), bytes);
+                memcpy(f->v_cache + kv_head_row(f, l, dst, h, 0), f->v_cache + kv_head_row(f, l, src, h, 0), bytes);
+            }
         }
     }
     f->n_past[dst] = n;
@@ -353,15 +366,15 @@ static int64_t attn_blocks(struct fwd *f, const struct fwd_tok *toks, int64_t T)
 static void attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t nb) {
     const struct hparams *hp = &f->m->hp;
     const int64_t H = hp->n_head, Hk = hp->n_head_kv, E = hp->head_dim, group = H / Hk;
-    const int64_t QW = H * E, KW = Hk * E;
+    const int64_t QW = H * E;
     const struct kern_attn_ops *ops = kern_attn_active();
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t it = nb * Hk - 1; it >= 0; it--) {
         const int64_t b = it / Hk, kvh = it % Hk, t0 = f->attn_blk[b], h0 = kvh * group;
-        const size_t row0 = kv_row(f, layer, toks[t0].seq, 0) + (size_t)(kvh * E);
+        const size_t row0 = kv_head_row(f, layer, toks[t0].seq, kvh, 0);
         const struct kern_attn_job j = {
             .q = f->q + t0 * QW + h0 * E, .ldq = QW, .o = f->att + t0 * QW + h0 * E, .ldo = QW,
-            .k = f->k_cache + row0, .v = f->v_cache + row0, .ldkv = KW, .n_pos = f->attn_npos + t0,
+            .k = f->k_cache + row0, .v = f->v_cache + row0, .ldkv = E, .n_pos = f->attn_npos + t0,
             .nt = f->attn_blk[b + 1] - t0, .nh = group, .E = E, .scale = 1.0f / sqrtf((float)E)};
         ops->run(&j, (char *)f->attn_buf + (size_t)omp_get_thread_num() * f->attn_buf_bytes);
     }
@@ -392,8 +405,12 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
         for (int64_t t = 0; t < T; t++) {
             for (int64_t h = 0; h < H; h++) rope_apply(&m->rope, f->q + t * QW + h * E, toks[t].pos);
             for (int64_t h = 0; h < Hk; h++) rope_apply(&m->rope, f->k + t * KW + h * E, toks[t].pos);
-            memcpy(f->k_cache + kv_row(f, l, toks[t].seq, toks[t].pos), f->k + t * KW, (size_t)KW * sizeof(float));
-            memcpy(f->v_cache + kv_row(f, l, toks[t].seq, toks[t].pos), f->v + t * KW, (size_t)KW * sizeof(float));
+            for (int64_t h = 0; h < Hk; h++) {
+                memcpy(f->k_cache + kv_head_row(f, l, toks[t].seq, h, toks[t].pos), f->k + t * KW + h * E,
+                       (size_t)E * sizeof(float));
+                memcpy(f->v_cache + kv_head_row(f, l, toks[t].seq, h, toks[t].pos), f->v + t * KW + h * E,
+                       (size_t)E * sizeof(float));
+            }
         }
         attention(f, l, toks, nb);
         model_matmul(&L->wo, f->att, QW, T, f->xn, D, f->mm_scratch);

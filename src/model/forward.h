@@ -54,7 +54,9 @@ struct fwd {
     int64_t *n_past;         /* [n_seq] positions cached per slot */
     int n_threads;           /* rows of the per-thread buffers */
 
-    /* KV cache, f32: [n_layer][n_seq][n_ctx][kv_dim] for K and for V. */
+    /* KV cache, f32, for K and for V: dense models [n_layer][n_seq][n_head_kv][n_ctx][head_dim] (one KV
+     * head's positions contiguous: an attention job streams them in order); deepseek2
+     * [n_layer][n_seq][n_ctx][kv_dim]. */
     float *k_cache, *v_cache;
     int64_t kv_dim;          /* floats per token per layer in each of K and V */
     int kv_type;             /* DT_F32 (k_cache), or for deepseek2 DT_BF16 (kv_bf16) or DT_I8 (kv_q8*) */
