@@ -120,6 +120,7 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
         const float *kb = j->k + p0 * j->ldkv;
+        if (j->ldkv == E) attn_prefetch_next(j, p0, nmax);
         int64_t jb = 0;
         for (; jb + 8 <= np; jb += 8) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 8);
         for (; jb < np; jb++) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 1);

@@ -17,12 +17,33 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <xmmintrin.h>
+
+#include "kern_attn.h"
 
 #define ATTN_ROWS 48
 #define ATTN_TILE 64
 
 static inline size_t attn_tile_bytes(int64_t E) {
     return ((size_t)(2 * E * ATTN_ROWS + ATTN_TILE * ATTN_ROWS + 4 * ATTN_ROWS) * sizeof(float) + 63) & ~(size_t)63;
+}
+
+/* With contiguous rows (ldkv == E: one KV head's positions in order, the
+ * dense cache's layout), the K and V rows of the tile after the one at p0,
+ * into L2 while this tile is computed (the rows otherwise arrive on demand:
+ * SmolLM2 decode at 1,024 positions with the AVX-512 kernel 109-114 ->
+ * 115-126 t/s; two or four tiles ahead, or into L1, less; the AVX2 kernel,
+ * bound by its arithmetic, gained nothing and does not use it;
+ * docs/PERFORMANCE.md log entry 27).  always_inline: as
+ * a call, gcc 12 judged it free of side effects (prefetches only) and
+ * dropped it. */
+static inline __attribute__((always_inline)) void attn_prefetch_next(const struct kern_attn_job *j, int64_t p0, int64_t nmax) {
+    const int64_t n = nmax - p0 - ATTN_TILE < ATTN_TILE ? nmax - p0 - ATTN_TILE : ATTN_TILE;
+    const char *k = (const char *)(j->k + (p0 + ATTN_TILE) * j->E), *v = (const char *)(j->v + (p0 + ATTN_TILE) * j->E);
+    for (int64_t o = 0; o < n * j->E * (int64_t)sizeof(float); o += 64) {
+        _mm_prefetch(k + o, _MM_HINT_T1);
+        _mm_prefetch(v + o, _MM_HINT_T1);
+    }
 }
 
 #endif
