@@ -17,6 +17,7 @@ http.client (no SDK) so their own cost stays small next to the server's.
     python bench/serve_load.py [--deepc build/deepc] [--model GGUF] [--levels 1,4,8,16]
                                [--tokens 64] [--requests 2] [--threads N] [--ignore-eos]
                                [--llama-python PY] [--json OUT] [--newcomer WORDS] [--prefill-chunk N]
+                               [--cache-type T]
 
 --llama-python PY runs the same load against `PY -m llama_cpp.server` (needs
 llama-cpp-python with its server extras) on the same GGUF; llama-cpp-python's
@@ -196,6 +197,8 @@ def start_deepc(a, levels):
         cmd += ["--repack"]
     if a.prefill_chunk >= 0:
         cmd += ["--prefill-chunk", str(a.prefill_chunk)]
+    if a.cache_type:
+        cmd += ["--cache-type", a.cache_type]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     r, _, _ = select.select([p.stdout], [], [], 60)
     line = p.stdout.readline() if r else ""
@@ -265,6 +268,7 @@ def main():
     ap.add_argument("--json", default="", help="write all rows to this file")
     ap.add_argument("--newcomer", type=int, default=0, help="stall probe: newcomer prompt of this many words")
     ap.add_argument("--prefill-chunk", type=int, default=-1, help="deepc serve --prefill-chunk (default: its own)")
+    ap.add_argument("--cache-type", default="", help="deepc serve --cache-type (f32, f16 for dense models, ...)")
     a = ap.parse_args()
     levels = [int(x) for x in a.levels.split(",")]
     rows = bench("deepc", start_deepc, a, levels)

@@ -68,9 +68,11 @@ int dc_model_tensor_info(const struct dc_model *m, int64_t i, const char **name,
 int dc_session_create(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
                       char *err);
 /* The same with the KV cache element type: NULL or "f32" (the default),
+ * "f16" (dense models: keys and values as IEEE half, half the bytes),
  * "bf16" (DeepSeek latent cache: half the bytes, bf16 attention kernels) or
  * "q8" (DeepSeek latent cache as 8-bit codes, integer attention kernels);
- * DC_EINVAL for another name, DC_EUNSUPPORTED for bf16/q8 on a dense model. */
+ * DC_EINVAL for another name, DC_EUNSUPPORTED for f16 on a DeepSeek model
+ * or bf16/q8 on a dense one. */
 int dc_session_create_kv(struct dc_session **out, const struct dc_model *m, int64_t n_ctx, int64_t n_batch,
                          const char *cache_type, char *err);
 void dc_session_free(struct dc_session *s); /* NULL is a no-op */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 
 #include "deepc.h"
+#include "dtype.h"
 #include "forward.h"
 #include "model.h"
 #include "perplexity.h"
@@ -74,10 +75,13 @@ static const char *dense_dir(void) {
 }
 
 /* Mode 0: one pass; 1: batches of 5; 2: prefix of 3, then one token a step. */
+/* KV cache type of the sessions run_seq makes (NULL: f32). */
+static const char *g_cache_type;
+
 static int run_seq(struct dc_model *m, const int32_t *ids, int64_t n, int64_t n_vocab, int mode, float *out,
                    char *err) {
     struct dc_session *s = NULL;
-    int rc = dc_session_create(&s, m, n, mode == 1 ? 5 : 512, err);
+    int rc = dc_session_create_kv(&s, m, n, mode == 1 ? 5 : 512, g_cache_type, err);
     if (rc) return rc;
     if (mode != 2) {
         rc = dc_session_eval(s, ids, n, out, err);
@@ -103,6 +107,11 @@ static int run_seq(struct dc_model *m, const int32_t *ids, int64_t n, int64_t n_
  * Bounds: max 0.3, NMSE 5e-5 (4x under the torch distance), same argmax. */
 #define Q8_LLAMACPP_BOUND 0.3
 #define Q8_LLAMACPP_NMSE 5e-5
+/* f16 KV cache against torch's f32 attention: observed max 1.2e-3..5.8e-3,
+ * NMSE ~5e-8, the same in all three modes; bounds ~10x that.  The argmax is
+ * not required to match: one near-tie position of llama_gqa flips. */
+#define F16C_BOUND 5e-2
+#define F16C_NMSE 5e-7
 
 /* Runs every sequence through m in all three modes and compares with the
  * reference logits file. */
@@ -150,7 +159,7 @@ static void test_dense_logits(void) {
     if (!root) return;
     struct json_object *models;
     T_CHECK(json_object_object_get_ex(root, "models", &models), "manifest has no models");
-    int n_files = 0, n_llamacpp = 0, n_packed = 0;
+    int n_files = 0, n_llamacpp = 0, n_packed = 0, n_f16c = 0;
     for (size_t mi = 0; mi < json_object_array_length(models); mi++) {
         struct json_object *mo = json_object_array_get_idx(models, mi), *jname, *files, *logits, *seqs, *jnv, *lc;
         json_object_object_get_ex(mo, "name", &jname);
@@ -178,6 +187,15 @@ static void test_dense_logits(void) {
             snprintf(rpath, sizeof(rpath), "%s/%s", dense_dir(), json_object_get_string(jref));
             snprintf(label, sizeof(label), "%s %s vs torch", name, kind);
             check_against(m, seqs, n_vocab, rpath, q8 ? 0.5 : 2e-4, q8 ? 1e-3 : 1e-10, !q8, label);
+            if (!strcmp(kind, "f32")) {
+                /* the f16 KV cache (--cache-type f16): keys and values rounded to
+                 * 11 significant bits (relative error <= 2^-12) before attention */
+                g_cache_type = "f16";
+                snprintf(label, sizeof(label), "%s %s f16 cache vs torch", name, kind);
+                check_against(m, seqs, n_vocab, rpath, F16C_BOUND, F16C_NMSE, 0, label);
+                g_cache_type = NULL;
+                n_f16c++;
+            }
             if (lc && json_object_object_get_ex(lc, kind, &jlc)) {
                 snprintf(rpath, sizeof(rpath), "%s/%s", dense_dir(), json_object_get_string(jlc));
                 snprintf(label, sizeof(label), "%s %s vs llama.cpp", name, kind);
@@ -201,6 +219,7 @@ static void test_dense_logits(void) {
     T_CHECK(n_files >= 16, "only %d model files checked", n_files);
     T_CHECK(n_llamacpp >= 4, "only %d files checked against llama.cpp", n_llamacpp);
     T_CHECK(n_packed >= 4, "only %d files checked packed", n_packed);
+    T_CHECK(n_f16c >= 4, "only %d files checked with the f16 cache", n_f16c);
     json_object_put(root);
 }
 
@@ -263,59 +282,63 @@ static void test_dense_multi_seq(void) {
     int rc = model_load(&m, path, err);
     T_CHECK(rc == 0 && ref, "load: %s", err);
     if (rc || !ref) goto done;
-    rc = fwd_init(&f, m, 128, 16, 3, err);
-    T_CHECK(rc == 0, "fwd_init: %s", err);
-    if (rc) goto done;
-    float *out = malloc(16 * (size_t)V * sizeof(float));
-    struct fwd_tok toks[16];
-    double worst = 0;
-    int64_t pa = 0, pb = 0, checked = 0;
-    /* Slot 1 runs sequence A, slot 2 sequence B: B is prefilled 9 tokens at a
-     * time while A decodes one token per pass. */
-    while (pa < na || pb < nb) {
-        int n = 0;
-        if (pa < na) {
-            toks[n] = (struct fwd_tok){json_object_get_int(json_object_array_get_idx(sa, (size_t)pa)), 1, pa, n};
-            n++;
+    /* f32 cache, then the f16 cache (within F16C_BOUND of torch) */
+    for (int kt = 0; kt < 2; kt++) {
+        rc = fwd_init_kv(&f, m, 128, 16, 3, kt ? DT_F16 : DT_F32, err);
+        T_CHECK(rc == 0, "fwd_init: %s", err);
+        if (rc) goto done;
+        float *out = malloc(16 * (size_t)V * sizeof(float));
+        struct fwd_tok toks[16];
+        double worst = 0;
+        int64_t pa = 0, pb = 0, checked = 0;
+        /* Slot 1 runs sequence A, slot 2 sequence B: B is prefilled 9 tokens at a
+         * time while A decodes one token per pass. */
+        while (pa < na || pb < nb) {
+            int n = 0;
+            if (pa < na) {
+                toks[n] = (struct fwd_tok){json_object_get_int(json_object_array_get_idx(sa, (size_t)pa)), 1, pa, n};
+                n++;
+            }
+            for (int k = 0; k < 9 && pb < nb; k++, pb++) {
+                toks[n] = (struct fwd_tok){json_object_get_int(json_object_array_get_idx(sb, (size_t)pb)), 2, pb, n};
+                n++;
+            }
+            for (int i = 0; i < n; i++) out[(size_t)i * (size_t)V] = NAN;
+            rc = fwd_eval_batch(&f, toks, n, out, err);
+            T_CHECK(rc == 0, "eval: %s", err);
+            if (rc) break;
+            for (int i = 0; i < n; i++) {
+                const float *r = (toks[i].seq == 1 ? ref_a : ref_b) + toks[i].pos * V;
+                for (int64_t j = 0; j < V; j++) {
+                    double d = fabs((double)out[(size_t)i * (size_t)V + (size_t)j] - (double)r[j]);
+                    if (!(d <= worst)) worst = d;
+                }
+                checked++;
+            }
+            if (pa < na) pa++;
         }
-        for (int k = 0; k < 9 && pb < nb; k++, pb++) {
-            toks[n] = (struct fwd_tok){json_object_get_int(json_object_array_get_idx(sb, (size_t)pb)), 2, pb, n};
-            n++;
-        }
-        for (int i = 0; i < n; i++) out[(size_t)i * (size_t)V] = NAN;
-        rc = fwd_eval_batch(&f, toks, n, out, err);
-        T_CHECK(rc == 0, "eval: %s", err);
-        if (rc) break;
-        for (int i = 0; i < n; i++) {
-            const float *r = (toks[i].seq == 1 ? ref_a : ref_b) + toks[i].pos * V;
-            for (int64_t j = 0; j < V; j++) {
-                double d = fabs((double)out[(size_t)i * (size_t)V + (size_t)j] - (double)r[j]);
+        /* Prefix reuse: slot 0 takes B's first 40 positions by copy, then decodes on. */
+        T_CHECK(fwd_seq_copy(&f, 2, 0, 40) == 0 && f.n_past[0] == 40, "seq copy");
+        for (int64_t p = 40; p < nb && !rc; p++) {
+            toks[0] = (struct fwd_tok){json_object_get_int(json_object_array_get_idx(sb, (size_t)p)), 0, p, 0};
+            rc = fwd_eval_batch(&f, toks, 1, out, err);
+            for (int64_t j = 0; j < V && !rc; j++) {
+                double d = fabs((double)out[j] - (double)ref_b[p * V + j]);
                 if (!(d <= worst)) worst = d;
             }
             checked++;
         }
-        if (pa < na) pa++;
+        /* A gap in positions is refused. */
+        toks[0] = (struct fwd_tok){1, 0, f.n_past[0] + 1, 0};
+        err[0] = 0;
+        T_CHECK(fwd_eval_batch(&f, toks, 1, out, err) < 0 && err[0], "gap accepted");
+        printf("  %s cache: %lld rows from mixed batches and a copied prefix: max|diff| vs torch %.3g\n",
+               kt ? "f16" : "f32", (long long)checked, worst);
+        T_CHECK(worst <= (kt ? F16C_BOUND : 2e-4), "%s cache: multi-sequence max diff %g", kt ? "f16" : "f32", worst);
+        T_CHECK(checked == na + nb + (nb - 40), "rows checked %lld", (long long)checked);
+        free(out);
+        fwd_free(&f);
     }
-    /* Prefix reuse: slot 0 takes B's first 40 positions by copy, then decodes on. */
-    T_CHECK(fwd_seq_copy(&f, 2, 0, 40) == 0 && f.n_past[0] == 40, "seq copy");
-    for (int64_t p = 40; p < nb && !rc; p++) {
-        toks[0] = (struct fwd_tok){json_object_get_int(json_object_array_get_idx(sb, (size_t)p)), 0, p, 0};
-        rc = fwd_eval_batch(&f, toks, 1, out, err);
-        for (int64_t j = 0; j < V && !rc; j++) {
-            double d = fabs((double)out[j] - (double)ref_b[p * V + j]);
-            if (!(d <= worst)) worst = d;
-        }
-        checked++;
-    }
-    /* A gap in positions is refused. */
-    toks[0] = (struct fwd_tok){1, 0, f.n_past[0] + 1, 0};
-    err[0] = 0;
-    T_CHECK(fwd_eval_batch(&f, toks, 1, out, err) < 0 && err[0], "gap accepted");
-    printf("  %lld rows from mixed batches and a copied prefix: max|diff| vs torch %.3g\n", (long long)checked, worst);
-    T_CHECK(worst <= 2e-4, "multi-sequence max diff %g", worst);
-    T_CHECK(checked == na + nb + (nb - 40), "rows checked %lld", (long long)checked);
-    free(out);
-    fwd_free(&f);
 done:
     model_free(m);
     free(ref);

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "kern.h"
 #include "kern_attn.h"
 #include "test.h"
@@ -97,8 +98,22 @@ static void attn_double(const struct kern_attn_job *j, double *out /* [nt][nh][E
 
 struct data {
     float *q, *k, *v, *o;
+    uint16_t *k16, *v16; /* f16 cases: K and V as half, k and v then hold the same values widened */
     int64_t P, ldkv, ldq, ldo;
 };
+
+/* An f16 cache: K and V rounded to half (k16, v16), k and v set to exactly
+ * those values, so the double reference sees what the kernels see. */
+static void to_f16(struct data *d) {
+    d->k16 = malloc((size_t)(d->P * d->ldkv) * sizeof(uint16_t));
+    d->v16 = malloc((size_t)(d->P * d->ldkv) * sizeof(uint16_t));
+    for (int64_t i = 0; i < d->P * d->ldkv; i++) {
+        d->k16[i] = f32_to_fp16(d->k[i]);
+        d->v16[i] = f32_to_fp16(d->v[i]);
+        d->k[i] = fp16_to_f32(d->k16[i]);
+        d->v[i] = fp16_to_f32(d->v16[i]);
+    }
+}
 
 /* K/V cache of P positions with ldkv > E (other heads' columns), queries of
  * nt tokens x nh heads with ldq > nh E.  qscale makes the softmax peaky;
@@ -113,6 +128,7 @@ static void fill(struct data *d, int64_t P, int64_t E, int64_t nt, int64_t nh, f
     d->v = xalloc((size_t)(P * d->ldkv) * sizeof(float));
     d->q = xalloc((size_t)(nt * d->ldq) * sizeof(float));
     d->o = xalloc((size_t)(nt * d->ldo) * sizeof(float));
+    d->k16 = d->v16 = NULL;
     for (int64_t i = 0; i < P * d->ldkv; i++) {
         d->k[i] = t_rand_f32(rng);
         d->v[i] = t_rand_f32(rng);
@@ -133,11 +149,13 @@ static void free_data(struct data *d) {
     free(d->k);
     free(d->v);
     free(d->o);
+    free(d->k16);
+    free(d->v16);
 }
 
 static struct kern_attn_job make_job(const struct data *d, const int32_t *n_pos, int64_t nt, int64_t nh, int64_t E) {
     struct kern_attn_job j = {d->q, d->ldq, d->o, d->ldo, d->k, d->v, d->ldkv, n_pos, nt, nh, E,
-                              1.0f / sqrtf((float)E)};
+                              1.0f / sqrtf((float)E), NULL, NULL};
     return j;
 }
 
@@ -163,7 +181,7 @@ static double run_cmp(const struct kern_attn_ops *ops, const struct kern_attn_jo
 }
 
 static void check_case(int64_t E, int64_t nh, int64_t nt, int64_t pos0, int shuffle, float qscale, float drift,
-                       unsigned long long seed) {
+                       unsigned long long seed, int f16) {
     unsigned long long rng = seed;
     int32_t n_pos[KERN_ATTN_MAX_T];
     int64_t P = 0;
@@ -174,7 +192,15 @@ static void check_case(int64_t E, int64_t nh, int64_t nt, int64_t pos0, int shuf
     }
     struct data d;
     fill(&d, P, E, nt, nh, qscale, drift, &rng);
+    if (f16) to_f16(&d);
     const struct kern_attn_job j = make_job(&d, n_pos, nt, nh, E);
+    /* what the kernels get: f16 cases only the half values (k, v unset) */
+    struct kern_attn_job jk = j;
+    if (f16) {
+        jk.k = jk.v = NULL;
+        jk.k16 = d.k16;
+        jk.v16 = d.v16;
+    }
     double *dbl = malloc((size_t)(nt * nh * E) * sizeof(double));
     double *refo = malloc((size_t)(nt * nh * E) * sizeof(double));
     float *keep = malloc((size_t)(nt * d.ldo) * sizeof(float));
@@ -184,17 +210,17 @@ static void check_case(int64_t E, int64_t nh, int64_t nt, int64_t pos0, int shuf
     attn_double(&j, dbl);
     void *scratch = xalloc(kern_attn_scratch_bytes(nh, E, P));
     const double tol = TOL + 16.0 * ldexp(1.0, -24) * score_bound(&j);
-    const double eref = run_cmp(&kern_attn_ref, &j, &d, dbl, scratch, keep);
+    const double eref = run_cmp(&kern_attn_ref, &jk, &d, dbl, scratch, keep);
     T_CHECK(eref <= tol, "ref vs double: E %lld nh %lld nt %lld pos0 %lld: max err %.3g", (long long)E,
             (long long)nh, (long long)nt, (long long)pos0, eref);
     for (int64_t t = 0; t < nt; t++)
         for (int64_t c = 0; c < nh * E; c++) refo[t * nh * E + c] = (double)keep[t * d.ldo + c];
     char line[256];
-    int len = snprintf(line, sizeof(line), "  E %3lld nh %lld nt %2lld pos0 %3lld%s q x%-3g tol %.1e: ref-double %.2e",
+    int len = snprintf(line, sizeof(line), "  E %3lld nh %lld nt %2lld pos0 %3lld%s q x%-3g%s tol %.1e: ref-double %.2e",
                        (long long)E, (long long)nh, (long long)nt, (long long)pos0, shuffle ? " shuf" : "     ",
-                       (double)qscale, tol, eref);
+                       (double)qscale, f16 ? " f16" : "    ", tol, eref);
     for (int vi = 1; vi < n_variants; vi++) {
-        const double e = run_cmp(variants[vi], &j, &d, refo, scratch, NULL);
+        const double e = run_cmp(variants[vi], &jk, &d, refo, scratch, NULL);
         T_CHECK(e <= tol, "%s vs ref: E %lld nh %lld nt %lld pos0 %lld: max err %.3g", variants[vi]->name,
                 (long long)E, (long long)nh, (long long)nt, (long long)pos0, e);
         len += snprintf(line + len, sizeof(line) - (size_t)len, ", %s-ref %.2e", variants[vi]->name, e);
@@ -218,17 +244,21 @@ static void test_shapes(void) {
             for (int c = 0; c < 4; c++)
                 for (int e = 0; e < 3; e++) {
                     const int64_t E = Es[a], nh = nhs[b], nt = nts[c], pos0 = pos0s[e];
-                    check_case(E, nh, nt, pos0, 0, 1.0f, 0.0f, seed++);
-                    if (e == 2) check_case(E, nh, nt, pos0, 1, 8.0f, 1.0f, seed++); /* peaky, drifting, shuffled */
+                    for (int f16 = 0; f16 < 2; f16++) {
+                        check_case(E, nh, nt, pos0, 0, 1.0f, 0.0f, seed++, f16);
+                        if (e == 2) check_case(E, nh, nt, pos0, 1, 8.0f, 1.0f, seed++, f16); /* peaky, drifting, shuffled */
+                    }
                 }
 }
 
 /* Extreme scores: a huge query magnitude makes the softmax one-hot; exp must
  * not overflow and the idle/masked lanes must not produce NaN. */
 static void test_peaky(void) {
-    check_case(64, 3, 16, 130, 0, 200.0f, 1.0f, 99);
-    check_case(64, 3, 1, 300, 0, 200.0f, 1.0f, 98);
-    check_case(128, 1, 5, 65, 1, 200.0f, 1.0f, 97);
+    for (int f16 = 0; f16 < 2; f16++) {
+        check_case(64, 3, 16, 130, 0, 200.0f, 1.0f, 99, f16);
+        check_case(64, 3, 1, 300, 0, 200.0f, 1.0f, 98, f16);
+        check_case(128, 1, 5, 65, 1, 200.0f, 1.0f, 97, f16);
+    }
 }
 
 /* A batch of tokens from two sequences (interleaved, positions starting >
@@ -239,13 +269,22 @@ static void test_mixed_batch(void) {
     const int64_t E = 64, nh = 3, Hk = 2, T = 40, P = 200;
     const int64_t KW = Hk * E, QW = Hk * nh * E;
     unsigned long long rng = 7;
-    float *kc[2], *vc[2];
+    float *kc[2], *vc[2], *kr[2], *vr[2];
+    uint16_t *kh[2], *vh[2];
     for (int s = 0; s < 2; s++) {
         kc[s] = xalloc((size_t)(P * KW) * sizeof(float));
         vc[s] = xalloc((size_t)(P * KW) * sizeof(float));
+        kr[s] = xalloc((size_t)(P * KW) * sizeof(float));
+        vr[s] = xalloc((size_t)(P * KW) * sizeof(float));
+        kh[s] = xalloc((size_t)(P * KW) * sizeof(uint16_t));
+        vh[s] = xalloc((size_t)(P * KW) * sizeof(uint16_t));
         for (int64_t i = 0; i < P * KW; i++) {
             kc[s][i] = t_rand_f32(&rng);
             vc[s][i] = t_rand_f32(&rng);
+            kh[s][i] = f32_to_fp16(kc[s][i]);
+            vh[s][i] = f32_to_fp16(vc[s][i]);
+            kr[s][i] = fp16_to_f32(kh[s][i]);
+            vr[s][i] = fp16_to_f32(vh[s][i]);
         }
     }
     float *q = xalloc((size_t)(T * QW) * sizeof(float)), *o = xalloc((size_t)(T * QW) * sizeof(float));
@@ -259,46 +298,55 @@ static void test_mixed_batch(void) {
     for (int64_t i = 0; i < T * QW; i++) q[i] = 2.0f * t_rand_f32(&rng);
     void *scratch = xalloc(kern_attn_scratch_bytes(nh, E, P));
     double *dbl = malloc((size_t)(nh * E) * sizeof(double));
-    for (int vi = 0; vi < n_variants; vi++) {
-        for (int64_t i = 0; i < T * QW; i++) o[i] = NAN;
-        for (int64_t t0 = 0; t0 < T;) {
-            int64_t t1 = t0 + 1;
-            while (t1 < T && t1 - t0 < KERN_ATTN_MAX_T && seq[t1] == seq[t0]) t1++;
-            for (int64_t g = 0; g < Hk; g++) {
-                struct kern_attn_job j = {q + t0 * QW + g * nh * E, QW, o + t0 * QW + g * nh * E, QW,
-                                          kc[seq[t0]] + g * E, vc[seq[t0]] + g * E, KW, n_pos + t0, t1 - t0,
-                                          nh, E, 1.0f / 8.0f};
-                variants[vi]->run(&j, scratch);
-            }
-            t0 = t1;
-        }
-        double mx = 0.0;
-        for (int64_t t = 0; t < T; t++)
-            for (int64_t g = 0; g < Hk; g++) {
-                struct kern_attn_job j = {q + t * QW + g * nh * E, QW, NULL, 0, kc[seq[t]] + g * E,
-                                          vc[seq[t]] + g * E, KW, n_pos + t, 1, nh, E, 1.0f / 8.0f};
-                attn_double(&j, dbl);
-                for (int64_t c = 0; c < nh * E; c++) {
-                    const double e = fabs((double)o[t * QW + g * nh * E + c] - dbl[c]);
-                    if (!(e <= mx)) mx = isnan(e) ? (double)INFINITY : e;
+    float *o1 = xalloc((size_t)(nh * E) * sizeof(float));
+    for (int f16 = 0; f16 < 2; f16++)
+        for (int vi = 0; vi < n_variants; vi++) {
+            /* the kernels' job for (token block t0..t1-1 or one token, KV head g); f16: half values only */
+            for (int64_t i = 0; i < T * QW; i++) o[i] = NAN;
+            for (int64_t t0 = 0; t0 < T;) {
+                int64_t t1 = t0 + 1;
+                while (t1 < T && t1 - t0 < KERN_ATTN_MAX_T && seq[t1] == seq[t0]) t1++;
+                for (int64_t g = 0; g < Hk; g++) {
+                    const int s = seq[t0];
+                    struct kern_attn_job j = {q + t0 * QW + g * nh * E, QW, o + t0 * QW + g * nh * E, QW,
+                                              f16 ? NULL : kc[s] + g * E, f16 ? NULL : vc[s] + g * E, KW,
+                                              n_pos + t0, t1 - t0, nh, E, 1.0f / 8.0f,
+                                              f16 ? kh[s] + g * E : NULL, f16 ? vh[s] + g * E : NULL};
+                    variants[vi]->run(&j, scratch);
                 }
+                t0 = t1;
             }
-        int n_diff = 0; /* each token alone, one job per token: the same bits */
-        float *o1 = xalloc((size_t)(nh * E) * sizeof(float));
-        for (int64_t t = 0; t < T; t++)
-            for (int64_t g = 0; g < Hk; g++) {
-                struct kern_attn_job j = {q + t * QW + g * nh * E, QW, o1, nh * E, kc[seq[t]] + g * E,
-                                          vc[seq[t]] + g * E, KW, n_pos + t, 1, nh, E, 1.0f / 8.0f};
-                variants[vi]->run(&j, scratch);
-                n_diff += memcmp(o1, o + t * QW + g * nh * E, (size_t)(nh * E) * sizeof(float)) != 0;
-            }
-        free(o1);
-        T_CHECK(n_diff == 0, "%s: %d (token, KV head) outputs differ between a block and the token alone",
-                variants[vi]->name, n_diff);
-        printf("  mixed batch %s: max err vs double %.2e, %d outputs differ from single-token jobs\n",
-               variants[vi]->name, mx, n_diff);
-        T_CHECK(mx <= TOL, "%s mixed batch: max err %.3g", variants[vi]->name, mx);
-    }
+            double mx = 0.0;
+            for (int64_t t = 0; t < T; t++)
+                for (int64_t g = 0; g < Hk; g++) {
+                    const int s = seq[t];
+                    struct kern_attn_job j = {q + t * QW + g * nh * E, QW, NULL, 0, (f16 ? kr[s] : kc[s]) + g * E,
+                                              (f16 ? vr[s] : vc[s]) + g * E, KW, n_pos + t, 1, nh, E, 1.0f / 8.0f,
+                                              NULL, NULL};
+                    attn_double(&j, dbl);
+                    for (int64_t c = 0; c < nh * E; c++) {
+                        const double e = fabs((double)o[t * QW + g * nh * E + c] - dbl[c]);
+                        if (!(e <= mx)) mx = isnan(e) ? (double)INFINITY : e;
+                    }
+                }
+            int n_diff = 0; /* each token alone, one job per token: the same bits */
+            for (int64_t t = 0; t < T; t++)
+                for (int64_t g = 0; g < Hk; g++) {
+                    const int s = seq[t];
+                    struct kern_attn_job j = {q + t * QW + g * nh * E, QW, o1, nh * E,
+                                              f16 ? NULL : kc[s] + g * E, f16 ? NULL : vc[s] + g * E, KW,
+                                              n_pos + t, 1, nh, E, 1.0f / 8.0f,
+                                              f16 ? kh[s] + g * E : NULL, f16 ? vh[s] + g * E : NULL};
+                    variants[vi]->run(&j, scratch);
+                    n_diff += memcmp(o1, o + t * QW + g * nh * E, (size_t)(nh * E) * sizeof(float)) != 0;
+                }
+            T_CHECK(n_diff == 0, "%s%s: %d (token, KV head) outputs differ between a block and the token alone",
+                    variants[vi]->name, f16 ? " f16" : "", n_diff);
+            printf("  mixed batch %s%s: max err vs double %.2e, %d outputs differ from single-token jobs\n",
+                   variants[vi]->name, f16 ? " f16" : "", mx, n_diff);
+            T_CHECK(mx <= TOL, "%s%s mixed batch: max err %.3g", variants[vi]->name, f16 ? " f16" : "", mx);
+        }
+    free(o1);
     free(dbl);
     free(scratch);
     free(q);
@@ -306,6 +354,10 @@ static void test_mixed_batch(void) {
     for (int s = 0; s < 2; s++) {
         free(kc[s]);
         free(vc[s]);
+        free(kr[s]);
+        free(vr[s]);
+        free(kh[s]);
+        free(vh[s]);
     }
 }
 

@@ -33,7 +33,7 @@
 
 #define BENCH_USAGE                                                                                              \
     "usage: deepc bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--reps R] [--json]\n"              \
-    "                         [--membw | --membw-gbs GBS] [--membw-mib MIB] [--cache-type f32|bf16|q8] [--repack]\n"            \
+    "                         [--membw | --membw-gbs GBS] [--membw-mib MIB] [--cache-type f32|f16|bf16|q8] [--repack]\n"            \
     "       deepc bench --membw [-t THREADS] [--membw-mib MIB] [--json]\n"
 
 enum { BENCH_MEMBW_PASSES = 10, BENCH_MAX_REPS = 100 };

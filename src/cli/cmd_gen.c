@@ -297,7 +297,7 @@ int cmd_run(int argc, char **argv) {
     struct gen_opts o;
     if (parse_opts(argc, argv, &o, 0) || !o.prompt) {
         fprintf(stderr, "usage: deepc run MODEL -p PROMPT [-n N] [--temp T] [--seed S] [--json] [--system TEXT]\n"
-                        "                 [--think on|off] [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|bf16|q8] [--repack]\n"
+                        "                 [--think on|off] [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|f16|bf16|q8] [--repack]\n"
                         "       deepc run MODEL --ids 1,2,3 [-n N]\n");
         return 2;
     }
@@ -422,7 +422,7 @@ int cmd_chat(int argc, char **argv) {
     struct gen_opts o;
     if (parse_opts(argc, argv, &o, 1)) {
         fprintf(stderr, "usage: deepc chat MODEL [--think on|off] [--system TEXT] [--temp T] [--seed S] [-n N]\n"
-                        "                  [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|bf16|q8]\n"
+                        "                  [--reasoning-budget N] [--chat-template NAME] [--ctx N] [--cache-type f32|f16|bf16|q8]\n"
                         "                  [--repack]\n");
         return 2;
     }

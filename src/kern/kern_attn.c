@@ -8,8 +8,14 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "kern.h"
 #include "kern_attn_impl.h"
+
+/* Element i of K/V row p of the job (f32, or f16 widened). */
+static inline float kv_at(const float *x, const uint16_t *x16, int64_t ld, int64_t p, int64_t i) {
+    return x16 ? fp16_to_f32(x16[p * ld + i]) : x[p * ld + i];
+}
 
 /* Per (token, head): the scores s_p in f32 (dot in order of i), their max,
  * exp(s_p - max), the sum, then o = sum_p (e_p / sum) v_p.  This is the
@@ -23,9 +29,8 @@ static void attn_run_ref(const struct kern_attn_job *j, void *scratch) {
             const float *q = j->q + t * j->ldq + h * E;
             float mx = -INFINITY;
             for (int64_t p = 0; p < n; p++) {
-                const float *k = j->k + p * j->ldkv;
                 float s = 0.0f;
-                for (int64_t i = 0; i < E; i++) s += q[i] * k[i];
+                for (int64_t i = 0; i < E; i++) s += q[i] * kv_at(j->k, j->k16, j->ldkv, p, i);
                 s *= j->scale;
                 sc[p] = s;
                 if (s > mx) mx = s;
@@ -39,9 +44,8 @@ static void attn_run_ref(const struct kern_attn_job *j, void *scratch) {
             float *o = j->o + t * j->ldo + h * E;
             for (int64_t i = 0; i < E; i++) o[i] = 0.0f;
             for (int64_t p = 0; p < n; p++) {
-                const float *v = j->v + p * j->ldkv;
                 const float w = sc[p] * inv;
-                for (int64_t i = 0; i < E; i++) o[i] += w * v[i];
+                for (int64_t i = 0; i < E; i++) o[i] += w * kv_at(j->v, j->v16, j->ldkv, p, i);
             }
         }
     }

@@ -1,6 +1,6 @@
 /*
  * kern_attn.h - causal softmax attention of the dense models (llama, qwen2)
- * over an f32 KV cache, one work item at a time.
+ * over an f32 or f16 KV cache, one work item at a time.
  *
  * A work item is a block of nt query tokens of one sequence and one KV head
  * with the nh query heads that share it (GQA group).  Token t of the block,
@@ -46,6 +46,11 @@ struct kern_attn_job {
     int64_t nh;           /* query heads sharing this K/V head, >= 1 */
     int64_t E;            /* head_dim, >= 1 */
     float scale;          /* usually 1 / sqrt(E) */
+    /* A 16-bit cache: when k16 is set, K and V are IEEE half values at k16 / v16
+     * (same indexing, ldkv in elements) and k, v are not read.  The variants
+     * widen each tile's rows to f32 and run as above, so the arithmetic on the
+     * widened values is the f32 path's. */
+    const uint16_t *k16, *v16;
 };
 
 /* Runs one job on the calling thread.  scratch: kern_attn_scratch_bytes()

@@ -76,6 +76,23 @@ AI void pv_block(const float *vr, int64_t ldkv, int64_t np, int64_t c0, const fl
 }
 
 /* One pass over rows r0 .. r0 + nr - 1 (nr <= 8 NV) of the job. */
+/* Rows [p0, p0 + np) of a 16-bit K and V widened to f32 rows of E at kc, vc. */
+static void widen_tile(const struct kern_attn_job *j, int64_t p0, int64_t np, float *kc, float *vc) {
+    const int64_t E = j->E;
+    for (int64_t r = 0; r < np; r++) {
+        const uint16_t *ks = j->k16 + (p0 + r) * j->ldkv, *vs = j->v16 + (p0 + r) * j->ldkv;
+        int64_t i = 0;
+        for (; i + 8 <= E; i += 8) {
+            _mm256_storeu_ps(kc + r * E + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(ks + i))));
+            _mm256_storeu_ps(vc + r * E + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vs + i))));
+        }
+        for (; i < E; i++) {
+            kc[r * E + i] = _cvtsh_ss(ks[i]);
+            vc[r * E + i] = _cvtsh_ss(vs[i]);
+        }
+    }
+}
+
 AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_t nr, const int NV) {
     const int64_t E = j->E, nh = j->nh;
     float *qt = scr, *ot = qt + E * ATTN_ROWS, *pt = ot + E * ATTN_ROWS;
@@ -100,10 +117,13 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
-        const float *kb = j->k + p0 * j->ldkv;
+        const float *kb = j->k16 ? scr + attn_conv_floats(E) : j->k + p0 * j->ldkv;
+        const float *vb = j->k16 ? kb + ATTN_TILE * E : j->v + p0 * j->ldkv;
+        const int64_t ld = j->k16 ? E : j->ldkv;
+        if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         int64_t jb = 0;
-        for (; jb + 4 <= np; jb += 4) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 4);
-        for (; jb < np; jb++) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 1);
+        for (; jb + 4 <= np; jb += 4) qk_block(kb + jb * ld, ld, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 4);
+        for (; jb < np; jb++) qk_block(kb + jb * ld, ld, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 1);
         #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
             const __m256i nv = _mm256_load_si256((const __m256i *)(npos + 8 * v));
@@ -126,10 +146,9 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
             _mm256_store_ps(l + 8 * v, _mm256_fmadd_ps(_mm256_load_ps(l + 8 * v), a, sum));
             _mm256_store_ps(m + 8 * v, mx);
         }
-        const float *vb = j->v + p0 * j->ldkv;
         int64_t c0 = 0;
-        for (; c0 + 4 <= E; c0 += 4) pv_block(vb, j->ldkv, np, c0, pt, alpha, ot, NV, 4);
-        for (; c0 < E; c0++) pv_block(vb, j->ldkv, np, c0, pt, alpha, ot, NV, 1);
+        for (; c0 + 4 <= E; c0 += 4) pv_block(vb, ld, np, c0, pt, alpha, ot, NV, 4);
+        for (; c0 < E; c0++) pv_block(vb, ld, np, c0, pt, alpha, ot, NV, 1);
     }
     for (int64_t r = 0; r < nr; r++) {
         const int64_t t = (r0 + r) / nh, h = (r0 + r) % nh;

@@ -95,6 +95,19 @@ AI void pv_block(const float *vr, int64_t ldkv, int64_t np, int64_t c0, const fl
         for (int v = 0; v < NV; v++) _mm512_store_ps(ot + (c0 + c) * ATTN_ROWS + 16 * v, acc[c][v]);
 }
 
+/* Rows [p0, p0 + np) of a 16-bit K and V widened to f32 rows of E at kc, vc. */
+static void widen_tile(const struct kern_attn_job *j, int64_t p0, int64_t np, float *kc, float *vc) {
+    const int64_t E = j->E;
+    for (int64_t r = 0; r < np; r++) {
+        const uint16_t *ks = j->k16 + (p0 + r) * j->ldkv, *vs = j->v16 + (p0 + r) * j->ldkv;
+        for (int64_t i = 0; i < E; i += 16) {
+            const __mmask16 m = E - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (E - i)) - 1u);
+            _mm512_mask_storeu_ps(kc + r * E + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, ks + i)));
+            _mm512_mask_storeu_ps(vc + r * E + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, vs + i)));
+        }
+    }
+}
+
 /* One pass over rows r0 .. r0 + nr - 1 (nr <= 16 NV) of the job. */
 AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_t nr, const int NV) {
     const int64_t E = j->E, nh = j->nh;
@@ -119,11 +132,14 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
     }
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
-        const float *kb = j->k + p0 * j->ldkv;
+        const float *kb = j->k16 ? scr + attn_conv_floats(E) : j->k + p0 * j->ldkv;
+        const float *vb = j->k16 ? kb + ATTN_TILE * E : j->v + p0 * j->ldkv;
+        const int64_t ld = j->k16 ? E : j->ldkv;
         if (j->ldkv == E) attn_prefetch_next(j, p0, nmax);
+        if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         int64_t jb = 0;
-        for (; jb + 8 <= np; jb += 8) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 8);
-        for (; jb < np; jb++) qk_block(kb + jb * j->ldkv, j->ldkv, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 1);
+        for (; jb + 8 <= np; jb += 8) qk_block(kb + jb * ld, ld, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 8);
+        for (; jb < np; jb++) qk_block(kb + jb * ld, ld, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 1);
         #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
             const __m512i nv = _mm512_load_si512(npos + 16 * v);
@@ -147,10 +163,9 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
             _mm512_store_ps(l + 16 * v, _mm512_fmadd_ps(_mm512_load_ps(l + 16 * v), a, sum));
             _mm512_store_ps(m + 16 * v, mx);
         }
-        const float *vb = j->v + p0 * j->ldkv;
         int64_t c0 = 0;
-        for (; c0 + 8 <= E; c0 += 8) pv_block(vb, j->ldkv, np, c0, pt, alpha, ot, NV, 8);
-        for (; c0 < E; c0++) pv_block(vb, j->ldkv, np, c0, pt, alpha, ot, NV, 1);
+        for (; c0 + 8 <= E; c0 += 8) pv_block(vb, ld, np, c0, pt, alpha, ot, NV, 8);
+        for (; c0 < E; c0++) pv_block(vb, ld, np, c0, pt, alpha, ot, NV, 1);
     }
     for (int64_t r = 0; r < nr; r++) {
         const int64_t t = (r0 + r) / nh, h = (r0 + r) % nh;

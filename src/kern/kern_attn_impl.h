@@ -10,6 +10,8 @@
  *   pt [ATTN_TILE][ATTN_ROWS]  scores, then probabilities, of one tile
  *   m, l, alpha [ATTN_ROWS]    running max, running sum, tile rescale
  *   npos (int32) [ATTN_ROWS]   positions each lane attends to
+ *   kc, vc [ATTN_TILE][E]      a 16-bit cache's tile of K and V rows widened
+ *                              (at attn_conv_floats(E))
 
  */
 #ifndef DC_KERN_ATTN_IMPL_H
@@ -24,8 +26,13 @@
 #define ATTN_ROWS 48
 #define ATTN_TILE 64
 
+/* Floats before kc (a multiple of 16, so kc and vc are 64-byte aligned). */
+static inline size_t attn_conv_floats(int64_t E) {
+    return ((size_t)(2 * E * ATTN_ROWS + ATTN_TILE * ATTN_ROWS + 4 * ATTN_ROWS) + 15) & ~(size_t)15;
+}
+
 static inline size_t attn_tile_bytes(int64_t E) {
-    return ((size_t)(2 * E * ATTN_ROWS + ATTN_TILE * ATTN_ROWS + 4 * ATTN_ROWS) * sizeof(float) + 63) & ~(size_t)63;
+    return (attn_conv_floats(E) + 2 * (size_t)ATTN_TILE * (size_t)E) * sizeof(float);
 }
 
 /* With contiguous rows (ldkv == E: one KV head's positions in order, the
@@ -38,9 +45,11 @@ static inline size_t attn_tile_bytes(int64_t E) {
  * a call, gcc 12 judged it free of side effects (prefetches only) and
  * dropped it. */
 static inline __attribute__((always_inline)) void attn_prefetch_next(const struct kern_attn_job *j, int64_t p0, int64_t nmax) {
-    const int64_t n = nmax - p0 - ATTN_TILE < ATTN_TILE ? nmax - p0 - ATTN_TILE : ATTN_TILE;
-    const char *k = (const char *)(j->k + (p0 + ATTN_TILE) * j->E), *v = (const char *)(j->v + (p0 + ATTN_TILE) * j->E);
-    for (int64_t o = 0; o < n * j->E * (int64_t)sizeof(float); o += 64) {
+    const int64_t n = nmax - p0 - ATTN_TILE < ATTN_TILE ? nmax - p0 - ATTN_TILE : ATTN_TILE, o1 = (p0 + ATTN_TILE) * j->E;
+    const char *k = j->k16 ? (const char *)(j->k16 + o1) : (const char *)(j->k + o1);
+    const char *v = j->k16 ? (const char *)(j->v16 + o1) : (const char *)(j->v + o1);
+    const int64_t esz = j->k16 ? 2 : 4;
+    for (int64_t o = 0; o < n * j->E * esz; o += 64) {
         _mm_prefetch(k + o, _MM_HINT_T1);
         _mm_prefetch(v + o, _MM_HINT_T1);
     }

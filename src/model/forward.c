@@ -100,10 +100,11 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
                 char *err) {
     memset(f, 0, sizeof(*f));
     const struct hparams *hp = &m->hp;
-    if (kv_type != DT_F32 && !((kv_type == DT_BF16 || kv_type == DT_I8) && hp->arch == HP_ARCH_DEEPSEEK2))
-        return dc_errf(err, DC_EUNSUPPORTED, "KV cache type %s is not supported for %s",
-                       kv_type == DT_I8 ? "q8" : dtype_name(kv_type),
-                       hp->arch_name);
+    const int ds = hp->arch == HP_ARCH_DEEPSEEK2;
+    if (kv_type != DT_F32 && !(ds ? kv_type == DT_BF16 || kv_type == DT_I8 : kv_type == DT_F16))
+        return dc_errf(err, DC_EUNSUPPORTED, "KV cache type %s is not supported for %s (%s)",
+                       kv_type == DT_I8 ? "q8" : dtype_name(kv_type), hp->arch_name,
+                       ds ? "f32, bf16 or q8" : "f32 or f16");
     if (n_ctx < 1 || n_ctx > ((int64_t)1 << 24))
         return dc_errf(err, DC_EINVAL, "context length %lld out of range", (long long)n_ctx);
     if (n_seq < 1 || n_seq > 4096) return dc_errf(err, DC_EINVAL, "sequence slots %d out of range", n_seq);
@@ -114,7 +115,6 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     f->n_batch = n_batch;
     f->n_seq = n_seq;
     f->n_threads = omp_get_max_threads();
-    const int ds = hp->arch == HP_ARCH_DEEPSEEK2;
     const size_t D = (size_t)hp->n_embd, T = (size_t)n_batch, H = (size_t)hp->n_head;
     size_t QW, KW, AW, F;
     if (ds) {
@@ -129,7 +129,7 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     }
     f->kv_dim = (int64_t)KW;
     f->kv_type = kv_type;
-    const size_t esz = kv_type == DT_BF16 ? 2 : sizeof(float);
+    const size_t esz = kv_type == DT_BF16 || kv_type == DT_F16 ? 2 : sizeof(float);
     size_t kv = (size_t)hp->n_layer * (size_t)n_seq * (size_t)n_ctx * KW * esz;
     if (kv / esz / KW / (size_t)n_seq != (size_t)hp->n_layer * (size_t)n_ctx)
         return dc_errf(err, DC_ENOMEM, "KV cache size overflows");
@@ -144,10 +144,13 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
         f->kv_q8s = alloc_aligned(np * 2 * sizeof(float), &f->kv_bytes);
     } else if (kv_type == DT_BF16) {
         f->kv_bf16 = alloc_aligned(kv, &f->kv_bytes);
+    } else if (kv_type == DT_F16) {
+        f->k16 = alloc_aligned(kv, &f->kv_bytes);
+        f->v16 = alloc_aligned(kv, &f->kv_bytes);
     } else {
         f->k_cache = alloc_aligned(kv, &f->kv_bytes);
     }
-    if (!ds) f->v_cache = alloc_aligned(kv, &f->kv_bytes);
+    if (!ds && kv_type == DT_F32) f->v_cache = alloc_aligned(kv, &f->kv_bytes);
     f->n_past = calloc((size_t)n_seq, sizeof(*f->n_past));
     f->x = alloc_aligned(T * D * 4, &f->scratch_bytes);
     f->xn = alloc_aligned(T * D * 4, &f->scratch_bytes);
@@ -168,7 +171,8 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
     f->toks = alloc_aligned(T * sizeof(struct fwd_tok), &f->scratch_bytes);
     f->mm_scratch_bytes = mm_scratch_max(m, n_batch);
     f->mm_scratch = alloc_aligned(f->mm_scratch_bytes, &f->scratch_bytes);
-    int ok = (f->k_cache || f->kv_bf16 || (f->kv_q8k && f->kv_q8v && f->kv_q8s)) && (ds || f->v_cache) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
+    int ok = (f->k_cache || f->kv_bf16 || (f->kv_q8k && f->kv_q8v && f->kv_q8s) || (f->k16 && f->v16)) &&
+             (ds || f->v_cache || f->v16) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
              f->att && f->gate && f->up && f->logits && f->toks && f->mm_scratch &&
              (ds || (f->attn_buf && f->attn_npos && f->attn_blk));
     if (ds && ok) {
@@ -222,15 +226,18 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
 
 int fwd_kv_type_parse(const char *name, int *kv_type, char *err) {
     if (!name || !strcasecmp(name, "f32")) *kv_type = DT_F32;
+    else if (!strcasecmp(name, "f16")) *kv_type = DT_F16;
     else if (!strcasecmp(name, "bf16")) *kv_type = DT_BF16;
     else if (!strcasecmp(name, "q8")) *kv_type = DT_I8;
-    else return dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, bf16, q8)", name);
+    else return dc_errf(err, DC_EINVAL, "cache type '%s' unknown (f32, f16, bf16, q8)", name);
     return DC_OK;
 }
 
 void fwd_free(struct fwd *f) {
     free(f->k_cache);
     free(f->kv_bf16);
+    free(f->k16);
+    free(f->v16);
     free(f->kv_q8k);
     free(f->kv_q8v);
     free(f->kv_q8s);
@@ -308,6 +315,14 @@ int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
                 memcpy(f->kv_q8s + d0 * 2, f->kv_q8s + so * 2, ng * 2 * sizeof(float));
                 continue;
             }
+            if (f->k16) { /* dense f16: per KV head, as below */
+                const size_t b16 = (size_t)n * (size_t)f->m->hp.head_dim * sizeof(uint16_t);
+                for (int64_t h = 0; h < f->m->hp.n_head_kv; h++) {
+                    memcpy(f->k16 + kv_head_row(f, l, dst, h, 0), f->k16 + kv_head_row(f, l, src, h, 0), b16);
+                    memcpy(f->v16 + kv_head_row(f, l, dst, h, 0), f->v16 + kv_head_row(f, l, src, h, 0), b16);
+                }
+                continue;
+            }
             if (!f->v_cache) { /* MLA: the latent row is both key and value */
                 memcpy(f->k_cache + kv_row(f, l, dst, 0), f->k_cache + kv_row(f, l, src, 0),
                        (size_t)n * (size_t)f->kv_dim * sizeof(float));
@@ -372,9 +387,11 @@ static void attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, 
     for (int64_t it = nb * Hk - 1; it >= 0; it--) {
         const int64_t b = it / Hk, kvh = it % Hk, t0 = f->attn_blk[b], h0 = kvh * group;
         const size_t row0 = kv_head_row(f, layer, toks[t0].seq, kvh, 0);
+        const int h16 = f->k16 != NULL;
         const struct kern_attn_job j = {
             .q = f->q + t0 * QW + h0 * E, .ldq = QW, .o = f->att + t0 * QW + h0 * E, .ldo = QW,
-            .k = f->k_cache + row0, .v = f->v_cache + row0, .ldkv = E, .n_pos = f->attn_npos + t0,
+            .k = h16 ? NULL : f->k_cache + row0, .v = h16 ? NULL : f->v_cache + row0,
+            .k16 = h16 ? f->k16 + row0 : NULL, .v16 = h16 ? f->v16 + row0 : NULL, .ldkv = E, .n_pos = f->attn_npos + t0,
             .nt = f->attn_blk[b + 1] - t0, .nh = group, .E = E, .scale = 1.0f / sqrtf((float)E)};
         ops->run(&j, (char *)f->attn_buf + (size_t)omp_get_thread_num() * f->attn_buf_bytes);
     }
@@ -406,10 +423,17 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
             for (int64_t h = 0; h < H; h++) rope_apply(&m->rope, f->q + t * QW + h * E, toks[t].pos);
             for (int64_t h = 0; h < Hk; h++) rope_apply(&m->rope, f->k + t * KW + h * E, toks[t].pos);
             for (int64_t h = 0; h < Hk; h++) {
-                memcpy(f->k_cache + kv_head_row(f, l, toks[t].seq, h, toks[t].pos), f->k + t * KW + h * E,
-                       (size_t)E * sizeof(float));
-                memcpy(f->v_cache + kv_head_row(f, l, toks[t].seq, h, toks[t].pos), f->v + t * KW + h * E,
-                       (size_t)E * sizeof(float));
+                const size_t r = kv_head_row(f, l, toks[t].seq, h, toks[t].pos);
+                const float *kr = f->k + t * KW + h * E, *vr = f->v + t * KW + h * E;
+                if (f->k16) { /* round to half, as the cache keeps it */
+                    for (int64_t i = 0; i < E; i++) {
+                        f->k16[r + (size_t)i] = f32_to_fp16(kr[i]);
+                        f->v16[r + (size_t)i] = f32_to_fp16(vr[i]);
+                    }
+                } else {
+                    memcpy(f->k_cache + r, kr, (size_t)E * sizeof(float));
+                    memcpy(f->v_cache + r, vr, (size_t)E * sizeof(float));
+                }
             }
         }
         attention(f, l, toks, nb);

@@ -59,7 +59,8 @@ struct fwd {
      * [n_layer][n_seq][n_ctx][kv_dim]. */
     float *k_cache, *v_cache;
     int64_t kv_dim;          /* floats per token per layer in each of K and V */
-    int kv_type;             /* DT_F32 (k_cache), or for deepseek2 DT_BF16 (kv_bf16) or DT_I8 (kv_q8*) */
+    int kv_type;             /* DT_F32 (k_cache), dense DT_F16 (k16/v16), deepseek2 DT_BF16 (kv_bf16) or DT_I8 (kv_q8*) */
+    uint16_t *k16, *v16;     /* dense f16 cache (IEEE half), k_cache's layout; NULL otherwise */
     uint16_t *kv_bf16;       /* deepseek2 bf16 latent cache, k_cache's layout; NULL otherwise */
     /* deepseek2 8-bit latent cache (kern_lat.h), per (layer, slot) KERN_LAT_Q8_POS(n_ctx) positions:
      * codes in the scores order, in the values order, and the two scales per position; NULL otherwise */
