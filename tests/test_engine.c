@@ -71,7 +71,9 @@ static void res_wait(struct result *r) {
     pthread_mutex_unlock(&r->mu);
 }
 
-static int submit_chat(struct engine *e, const char *q, int max_tokens, struct result *r, uint64_t *id) {
+/* A greedy one-message chat request; ignore_eos: it runs to max_tokens. */
+static int submit_chat_eos(struct engine *e, const char *q, int max_tokens, int ignore_eos, struct result *r,
+                           uint64_t *id) {
     struct chat_msg m = {CHAT_ROLE_USER, q, NULL};
     struct engine_request rq;
     memset(&rq, 0, sizeof(rq));
@@ -80,12 +82,17 @@ static int submit_chat(struct engine *e, const char *q, int max_tokens, struct r
     rq.msgs = &m;
     rq.n_msgs = 1;
     rq.max_tokens = max_tokens;
+    rq.ignore_eos = ignore_eos;
     rq.n_logprobs = 0;
     char err[DC_ERR_LEN];
     int64_t np;
     int rc = engine_submit(e, &rq, on_ev, r, id, &np, err);
     if (rc) printf("  submit: %s\n", err);
     return rc;
+}
+
+static int submit_chat(struct engine *e, const char *q, int max_tokens, struct result *r, uint64_t *id) {
+    return submit_chat_eos(e, q, max_tokens, 0, r, id);
 }
 
 static const char *questions[] = {
@@ -161,19 +168,8 @@ static int prefill_run(int64_t n_chunk, int64_t *need, int *gained) {
     static struct result a, b;
     res_init(&a);
     res_init(&b);
-    struct chat_msg ma = {CHAT_ROLE_USER, "Write a haiku about the sea.", NULL};
-    struct engine_request rq;
-    memset(&rq, 0, sizeof(rq));
-    engine_sampling_defaults(e, &rq.sampling);
-    rq.sampling.temperature = 0;
-    rq.msgs = &ma;
-    rq.n_msgs = 1;
-    rq.max_tokens = 200;
-    rq.ignore_eos = 1;
-    rq.n_logprobs = 0;
     uint64_t id;
-    int64_t np;
-    int rc = engine_submit(e, &rq, on_ev, &a, &id, &np, err);
+    int rc = submit_chat_eos(e, "Write a haiku about the sea.", 200, 1, &a, &id);
     /* A is decoding once it has streamed a token */
     for (int k = 0; !rc && k < 20000; k++) {
         pthread_mutex_lock(&a.mu);
@@ -184,16 +180,11 @@ static int prefill_run(int64_t n_chunk, int64_t *need, int *gained) {
     }
     char longq[2048] = "Summarize this: ";
     for (int k = 0; k < 16; k++) strcat(longq, "The quick brown fox jumps over the lazy dog near the river bank. ");
-    struct chat_msg mb = {CHAT_ROLE_USER, longq, NULL};
-    rq.msgs = &mb;
-    rq.max_tokens = 2;
-    rq.ignore_eos = 0;
     b.watch = &a;
     pthread_mutex_lock(&a.mu);
     const int a0 = a.n_ids;
     pthread_mutex_unlock(&a.mu);
-    if (!rc) rc = engine_submit(e, &rq, on_ev, &b, &id, &np, err);
-    if (rc) printf("  submit: %s\n", err);
+    if (!rc) rc = submit_chat(e, longq, 2, &b, &id);
     if (!rc) {
         res_wait(&b);
         res_wait(&a);
