@@ -681,8 +681,12 @@ static void test_matmul_batch_exact(void) {
                     int64_t n = nset[ni];
                     /* pk 0: the mapped rows; 1: packed; 2: the packed view of rows 16 .. rows */
                     for (int pk = 0; pk < (pkw && ops->vec_dot[type] == kern_active()->vec_dot[type] ? 3 : 1); pk++)
-                    for (int nth = 1; nth <= 3; nth += 2) {
+                    for (int mode = 0; mode < 3; mode++) {
+                        /* 1 thread; 3 threads sharing the groups out with stealing (default
+                         * pieces; pieces of one group, so threads take from each other's ranges) */
+                        const int nth = mode ? 3 : 1;
                         if (nth == 3 && n != 1 && n != 9) continue;
+                        kern_set_piece_bytes(mode == 2 ? 1 : -1);
                         for (int64_t i = 0; i < n * ldy; i++) y[i] = NAN;
                         const int64_t r0 = pk == 2 ? 16 : 0;
                         struct kern_mat mv = {type, w + rb * (size_t)r0, rows - r0, cols,
@@ -690,6 +694,7 @@ static void test_matmul_batch_exact(void) {
                         omp_set_num_threads(nth);
                         kern_matmul_ops(ops, &mv, x, ldx, n, y + r0, ldy, scr);
                         omp_set_num_threads(2);
+                        kern_set_piece_bytes(-1);
                         int64_t bad = 0, gap = 0;
                         for (int64_t t = 0; t < n; t++) {
                             for (int64_t r = r0; r < rows; r++) bad += memcmp(&ev[t * rows + r], &y[t * ldy + r], 4) != 0;
@@ -699,16 +704,17 @@ static void test_matmul_batch_exact(void) {
                         checked += n * (rows - r0);
                         checked_pk += pk ? n * (rows - r0) : 0;
                         T_CHECK(bad == 0 && gap == 0,
-                                "%s%s %s cols %lld n %lld threads %d: %lld of %lld outputs differ from per-token vec_dot, "
+                                "%s%s %s cols %lld n %lld threads %d%s: %lld of %lld outputs differ from per-token vec_dot, "
                                 "%lld padding cells written",
                                 ops->name, pk ? " packed" : "", dtype_name(type), (long long)cols, (long long)n, nth,
+                                mode == 2 ? " (one-group pieces)" : "",
                                 (long long)bad, (long long)(n * (rows - r0)), (long long)gap);
                     }
                 }
             }
             free(w), free(x), free(y), free(scr), free(xq), free(ev), free(pkw);
         }
-        printf("  %-5s %lld outputs bit-equal to vec_dot (n = 1 .. 131, 1 and 3 threads), %lld of them packed\n",
+        printf("  %-5s %lld outputs bit-equal to vec_dot (n = 1 .. 131, 1 and 3 threads, pieces of one group too), %lld of them packed\n",
                dtype_name(type), (long long)checked, (long long)checked_pk);
     }
 }
@@ -756,6 +762,7 @@ static void test_matmul_multi(void) {
                            {DT_Q4_K, DT_Q6_K, DT_Q4_K}};
     const int64_t rows[3] = {300, 72, 41}, ns[3] = {1, 3, 9};
     int fused_checked = 0;
+    const int64_t steals0 = kern_steal_count();
     for (size_t si = 0; si < sizeof(sets) / sizeof(sets[0]); si++)
         for (int packed = 0; packed < 2; packed++)
             for (int ni = 0; ni < 3; ni++) {
@@ -781,16 +788,27 @@ static void test_matmul_multi(void) {
                 }
                 void *scr = xalloc(scr_b);
                 for (int i = 0; i < 3; i++) kern_matmul_ops(ops, &m[i], x, cols, n, y0[i], ld[i], scr);
-                kern_matmul_multi(ops, 3, m, x, cols, n, y1, ld, scr);
-                int same = 1;
-                for (int i = 0; i < 3; i++) same &= !memcmp(y0[i], y1[i], (size_t)(n * ld[i]) * 4);
-                T_CHECK(same, "multi %s/%s/%s%s n %lld differs from one call each", dtype_name(sets[si][0]),
-                        dtype_name(sets[si][1]), dtype_name(sets[si][2]), packed ? " packed" : "", (long long)n);
+                /* default pieces, then pieces of one row group (the threads take from each other's ranges) */
+                for (int sp = 0; sp < 2; sp++) {
+                    kern_set_piece_bytes(sp ? 1 : -1);
+                    for (int i = 0; i < 3; i++)
+                        for (int64_t k = 0; k < n * ld[i]; k++) y1[i][k] = 0.0f;
+                    kern_matmul_multi(ops, 3, m, x, cols, n, y1, ld, scr);
+                    int same = 1;
+                    for (int i = 0; i < 3; i++) same &= !memcmp(y0[i], y1[i], (size_t)(n * ld[i]) * 4);
+                    T_CHECK(same, "multi %s/%s/%s%s n %lld%s differs from one call each", dtype_name(sets[si][0]),
+                            dtype_name(sets[si][1]), dtype_name(sets[si][2]), packed ? " packed" : "", (long long)n,
+                            sp ? " (one-group pieces)" : "");
+                }
+                kern_set_piece_bytes(-1);
                 fused_checked += sets[si][0] == sets[si][1];
                 for (int i = 0; i < 3; i++) free((void *)m[i].data), free(pk[i]), free(y0[i]), free(y1[i]);
                 free(x), free(scr);
             }
     T_CHECK(fused_checked >= 18, "%d same-type sets", fused_checked);
+    /* the one-group pieces did make threads take from each other's ranges */
+    T_CHECK(kern_steal_count() > steals0, "no piece was taken from another thread's range");
+    printf("  %lld pieces taken from another thread's range\n", (long long)(kern_steal_count() - steals0));
 }
 
 /* kern_matmul_local: every thread of a team multiplies its own matrix (no

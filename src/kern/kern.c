@@ -19,6 +19,7 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,8 @@ static void kern_init_once(void) {
                                : use == KERN_ISA_AVX2 ? &kern_ops_avx2
                                                       : &kern_ops_ref;
     kern_merge(v);
+    const char *pe = getenv("DEEPC_MM_PIECE");
+    if (pe && *pe) kern_set_piece_bytes(atoll(pe));
 }
 
 void kern_init(void) { pthread_once(&kern_once, kern_init_once); }
@@ -192,11 +195,99 @@ static void kern_mm_groups(const struct kern_mat *w, const uint8_t *xq, size_t x
     kern_mm_avx512[wt](&job, g0 * KERN_MM_ROWS, g1 * KERN_MM_ROWS < w->rows ? g1 * KERN_MM_ROWS : w->rows);
 }
 
+/* Row groups [g0, g1) of the matrices w[0..nm) taken as one list (matrix i's
+ * groups after those of w[0..i)). */
+static void kern_mm_list(int nm, const struct kern_mat *w, const uint8_t *xq, size_t xstride, int64_t n,
+                         float *const *y, const int64_t *ldy, int64_t g0, int64_t g1) {
+    int64_t off = 0;
+    for (int i = 0; i < nm && off < g1; i++) {
+        const int64_t gi = (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
+        kern_mm_groups(&w[i], xq, xstride, n, y[i], ldy[i], g0 > off ? g0 - off : 0, g1 - off < gi ? g1 - off : gi);
+        off += gi;
+    }
+}
+
+/* Row groups shared out with stealing.  Each thread owns a contiguous range
+ * (the static split) and walks it from the front in pieces it claims one at a
+ * time; a thread that has finished its own takes pieces from the back of
+ * another's.  A thread's DRAM stream stays one forward run until its end,
+ * where the faster thread takes over the rest instead of waiting at the
+ * region's barrier (the two halves of a matrix rarely stream at the same
+ * rate).  Every group goes through the same kernel whoever runs it, so the
+ * bits do not depend on the split.  A range is two 32-bit bounds in one word
+ * (lo, hi), changed only by compare-and-swap. */
+#define KERN_STEAL_MAX_THREADS 64
+struct kern_steal {
+    struct {
+        _Alignas(64) _Atomic uint64_t r;
+    } t[KERN_STEAL_MAX_THREADS];
+};
+
+static inline uint64_t kern_steal_pack(int64_t lo, int64_t hi) { return (uint64_t)lo << 32 | (uint64_t)hi; }
+
+/* Claims groups from the front (owner) or the back (thief) of range i: half
+ * of what is left, at least `piece` (so an owner makes a few calls, the last
+ * ones small); returns the count (0: empty) and the first group in *g. */
+static int64_t kern_steal_take(struct kern_steal *st, int i, int64_t piece, int back, int64_t *g) {
+    uint64_t w = atomic_load_explicit(&st->t[i].r, memory_order_relaxed);
+    for (;;) {
+        const int64_t lo = (int64_t)(w >> 32), hi = (int64_t)(w & 0xffffffffu);
+        if (lo >= hi) return 0;
+        int64_t k = (hi - lo) / 2 > piece ? (hi - lo) / 2 : piece;
+        if (k > hi - lo) k = hi - lo;
+        const uint64_t nw = back ? kern_steal_pack(lo, hi - k) : kern_steal_pack(lo + k, hi);
+        if (atomic_compare_exchange_weak_explicit(&st->t[i].r, &w, nw, memory_order_relaxed, memory_order_relaxed)) {
+            *g = back ? hi - k : lo;
+            return k;
+        }
+    }
+}
+
+/* Sets the ranges for a team of nth threads (the static split of ng groups)
+ * before the region opens; returns the groups per claim for w (~KERN_PIECE_BYTES
+ * of weights), 0 when stealing is off (one thread, or too many). */
+#define KERN_PIECE_BYTES ((int64_t)96 * 1024)
+static _Atomic int64_t kern_piece_bytes = KERN_PIECE_BYTES;
+static _Atomic int64_t kern_steals;
+
+int64_t kern_steal_count(void) { return atomic_load_explicit(&kern_steals, memory_order_relaxed); }
+
+void kern_set_piece_bytes(int64_t bytes) {
+    atomic_store_explicit(&kern_piece_bytes, bytes < 0 ? KERN_PIECE_BYTES : bytes, memory_order_relaxed);
+}
+
+static int64_t kern_steal_init(struct kern_steal *st, int64_t ng, int nth, int nm, const struct kern_mat *w) {
+    const int64_t pb = atomic_load_explicit(&kern_piece_bytes, memory_order_relaxed);
+    if (pb <= 0 || nth < 2 || nth > KERN_STEAL_MAX_THREADS || ng >= ((int64_t)1 << 31)) return 0;
+    for (int i = 0; i < nth; i++)
+        atomic_store_explicit(&st->t[i].r, kern_steal_pack((int64_t)i * ng / nth, (int64_t)(i + 1) * ng / nth),
+                              memory_order_relaxed);
+    int64_t bytes = 0;
+    for (int i = 0; i < nm; i++) bytes += dtype_row_bytes(w[i].type, w[i].cols) * w[i].rows;
+    const int64_t gb = bytes / ng + 1, piece = pb / gb;
+    return piece > 1 ? piece : 1;
+}
+
+/* Thread ith's part of the ng groups of the list (nth threads, as planned by
+ * kern_steal_init; the region's fork orders its stores before these loads). */
+static void kern_steal_run(struct kern_steal *st, int64_t piece, int nm, const struct kern_mat *w, const uint8_t *xq,
+                           size_t xstride, int64_t n, float *const *y, const int64_t *ldy, int ith, int nth) {
+    int64_t g, k;
+    while ((k = kern_steal_take(st, ith, piece, 0, &g)) > 0) kern_mm_list(nm, w, xq, xstride, n, y, ldy, g, g + k);
+    for (int v = 1; v < nth; v++) {
+        const int j = (ith + v) % nth;
+        while ((k = kern_steal_take(st, j, piece, 1, &g)) > 0) {
+            atomic_fetch_add_explicit(&kern_steals, 1, memory_order_relaxed);
+            kern_mm_list(nm, w, xq, xstride, n, y, ldy, g, g + k);
+        }
+    }
+}
+
 /* The part of the matmul done by thread ith of nth; all nth threads of the
  * team must call it (it holds a barrier between quantizing and dotting). */
 static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
                                int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch, int ready,
-                               int ith, int nth) {
+                               struct kern_steal *st, int64_t piece, int ith, int nth) {
     const int wt = w->type;
     kern_vec_dot_fn dot = ops->vec_dot[wt] ? ops->vec_dot[wt] : kern_ops_ref.vec_dot[wt];
     size_t xstride;
@@ -206,7 +297,8 @@ static void kern_matmul_thread(const struct kern_ops *ops, const struct kern_mat
      * bits); rows split between threads in groups of KERN_MM_ROWS */
     if (dot == kern_ops_avx512.vec_dot[wt] && kern_mm_avx512[wt]) {
         const int64_t ng = (w->rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
-        kern_mm_groups(w, xq, xstride, n, y, ldy, (int64_t)ith * ng / nth, (int64_t)(ith + 1) * ng / nth);
+        if (piece > 0) kern_steal_run(st, piece, 1, w, xq, xstride, n, &y, &ldy, ith, nth);
+        else kern_mm_groups(w, xq, xstride, n, y, ldy, (int64_t)ith * ng / nth, (int64_t)(ith + 1) * ng / nth);
         return;
     }
     const int64_t r_begin = (int64_t)ith * w->rows / nth, r_end = (int64_t)(ith + 1) * w->rows / nth;
@@ -247,7 +339,7 @@ void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const
     if (omp_in_parallel()) {
         /* Called by every thread of an enclosing team: split by thread id,
          * and make the whole Y visible to all of them before returning. */
-        kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, omp_get_thread_num(),
+        kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, NULL, 0, omp_get_thread_num(),
                            omp_get_num_threads());
 #pragma omp barrier
         return;
@@ -257,8 +349,12 @@ void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const
     const int ready = par && n <= KERN_PREP_SERIAL_ROWS;
     size_t xs;
     if (ready) kern_act_prep(ops, w, x, ldx, n, scratch, 0, 1, 0, &xs);
+    struct kern_steal st;
+    const int nth = par ? omp_get_max_threads() : 1;
+    const int64_t piece = kern_steal_init(&st, (w->rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS, nth, 1, w);
 #pragma omp parallel if (par)
-    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, ready, omp_get_thread_num(), omp_get_num_threads());
+    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, ready, &st,
+                       omp_get_num_threads() == nth ? piece : 0, omp_get_thread_num(), omp_get_num_threads());
 }
 
 void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, const float *x, int64_t ldx,
@@ -268,24 +364,19 @@ void kern_matmul_local(const struct kern_ops *ops, const struct kern_mat *w, con
         kern_nan_rows(n, w->rows, y, ldy);
         return;
     }
-    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, 0, 1); /* nth = 1: no barrier */
+    kern_matmul_thread(ops, w, x, ldx, n, y, ldy, scratch, 0, NULL, 0, 0, 1); /* nth = 1: no barrier */
 }
 
 /* Thread ith's part of kern_matmul_multi (every matrix fused: see there). */
 static void kern_multi_thread(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x,
                               int64_t ldx, int64_t n, float *const *y, const int64_t *ldy, void *scratch, int ready,
-                              int ith, int nth) {
+                              struct kern_steal *st, int64_t piece, int ith, int nth) {
     size_t xstride;
     const uint8_t *xq = kern_act_prep(ops, &w[0], x, ldx, n, scratch, ith, nth, ready, &xstride);
     int64_t ng = 0;
     for (int i = 0; i < nm; i++) ng += (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
-    const int64_t a = (int64_t)ith * ng / nth, b = (int64_t)(ith + 1) * ng / nth;
-    int64_t off = 0;
-    for (int i = 0; i < nm && off < b; i++) {
-        const int64_t gi = (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
-        kern_mm_groups(&w[i], xq, xstride, n, y[i], ldy[i], a > off ? a - off : 0, b - off < gi ? b - off : gi);
-        off += gi;
-    }
+    if (piece > 0) kern_steal_run(st, piece, nm, w, xq, xstride, n, y, ldy, ith, nth);
+    else kern_mm_list(nm, w, xq, xstride, n, y, ldy, (int64_t)ith * ng / nth, (int64_t)(ith + 1) * ng / nth);
 }
 
 void kern_matmul_multi(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x, int64_t ldx,
@@ -306,8 +397,14 @@ void kern_matmul_multi(const struct kern_ops *ops, int nm, const struct kern_mat
     const int ready = n <= KERN_PREP_SERIAL_ROWS;
     size_t xs;
     if (ready) kern_act_prep(ops, &w[0], x, ldx, n, scratch, 0, 1, 0, &xs);
+    int64_t ng = 0;
+    for (int i = 0; i < nm; i++) ng += (w[i].rows + KERN_MM_ROWS - 1) / KERN_MM_ROWS;
+    struct kern_steal st;
+    const int nth = omp_get_max_threads();
+    const int64_t piece = kern_steal_init(&st, ng, nth, nm, w);
 #pragma omp parallel
-    kern_multi_thread(ops, nm, w, x, ldx, n, y, ldy, scratch, ready, omp_get_thread_num(), omp_get_num_threads());
+    kern_multi_thread(ops, nm, w, x, ldx, n, y, ldy, scratch, ready, &st, omp_get_num_threads() == nth ? piece : 0,
+                      omp_get_thread_num(), omp_get_num_threads());
 }
 
 void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t n, float *y,

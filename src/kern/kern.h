@@ -60,6 +60,15 @@ void kern_init(void);
 /* The active table (after kern_init). */
 const struct kern_ops *kern_active(void);
 
+/* Weight bytes a thread claims at a time when a matmul's row groups are
+ * shared out with stealing (kern.c); 0: a fixed contiguous half per thread,
+ * no stealing; < 0: the default.  The environment variable DEEPC_MM_PIECE sets
+ * it at kern_init.  Results are the same bits either way (for tests and
+ * measurements; not thread-safe against running matmuls). */
+void kern_set_piece_bytes(int64_t bytes);
+/* Pieces taken from another thread's range so far (all matmuls, all threads). */
+int64_t kern_steal_count(void);
+
 /* Activation type a weight type is dotted against (DT_F32 for float types),
  * -1 if the weight type has no kernel. */
 int kern_act_type(int wtype);
