@@ -285,6 +285,7 @@ out:
     if (loader_started) pthread_join(loader, NULL); /* a load cannot be interrupted */
     http_stop(srv);
     engine_close(ld->e);
+    free(ld); /* the loader thread has ended (joined above or before) */
     store_close(store);
     auth_free(&keys);
     return rc;
