@@ -307,18 +307,33 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
     }
     const size_t pstride = (size_t)H * (size_t)(R + 2); /* one segment's partial: m[H], l[H], acc[H][R] */
     if (T <= f->lat_part_tok && T <= DS_SMALL_T) {
-        int64_t first[DS_SMALL_T + 1];
+        int64_t first[DS_SMALL_T + 1], npos = 0;
         first[0] = 0;
-        for (int64_t t = 0; t < T; t++) first[t + 1] = first[t] + (toks[t].pos + SEG) / SEG;
-#pragma omp parallel for schedule(static) num_threads(f->n_threads)
-        for (int64_t it = 0; it < first[T]; it++) {
-            int64_t t = 0;
-            while (it >= first[t + 1]) t++;
-            const int64_t sg = it - first[t], j0 = sg * SEG, P = toks[t].pos + 1;
-            float *w = f->lat_work + (size_t)omp_get_thread_num() * DS_LAT_WORK(H, R);
-            float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
-            ds_att_seg(f, layer, &toks[t], t, j0, P < j0 + SEG ? P : j0 + SEG, 0, H, w, part, part + H,
-                       w + DS_ATT_HB * DS_ATT_TILE_Q8, part + 2 * H);
+        for (int64_t t = 0; t < T; t++) {
+            first[t + 1] = first[t] + (toks[t].pos + SEG) / SEG;
+            npos += toks[t].pos + 1;
+        }
+        /* Each thread takes a contiguous run of (token, segment) items holding about
+         * its share of the positions: the item goes to the thread whose share holds
+         * the item's middle position.  (Equal item counts would give one thread two
+         * whole segments more than the other when the last segment is short.) */
+#pragma omp parallel num_threads(f->n_threads)
+        {
+            const int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+            float *w = f->lat_work + (size_t)ith * DS_LAT_WORK(H, R);
+            int64_t before = 0; /* positions of the items before `it` */
+            for (int64_t t = 0, it = 0; t < T; t++) {
+                const int64_t P = toks[t].pos + 1;
+                for (int64_t sg = 0; it < first[t + 1]; sg++, it++) {
+                    const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, len = j1 - j0;
+                    const int64_t owner = (2 * before + len) * nth / (2 * npos);
+                    before += len;
+                    if (owner != ith) continue;
+                    float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
+                    ds_att_seg(f, layer, &toks[t], t, j0, j1, 0, H, w, part, part + H, w + DS_ATT_HB * DS_ATT_TILE_Q8,
+                               part + 2 * H);
+                }
+            }
         }
 #pragma omp parallel for schedule(static) num_threads(f->n_threads)
         for (int64_t it = 0; it < T * H; it++) {
