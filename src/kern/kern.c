@@ -225,16 +225,20 @@ struct kern_steal {
 
 static inline uint64_t kern_steal_pack(int64_t lo, int64_t hi) { return (uint64_t)lo << 32 | (uint64_t)hi; }
 
-/* Claims groups from the front (owner) or the back (thief) of range i: half
- * of what is left, at least `piece` (so an owner makes a few calls, the last
- * ones small); returns the count (0: empty) and the first group in *g. */
+/* Claims groups from the front (owner) or the back (thief) of range i;
+ * returns the count (0: empty) and the first group in *g.  An owner takes all
+ * but a reserve of max(piece, 1/8 of what is left), so it makes two or three
+ * calls per matrix (each call prepares the activations again); a thief takes
+ * half of what is left.  Both take at least a piece, and take the rest when
+ * less than a piece would stay behind. */
 static int64_t kern_steal_take(struct kern_steal *st, int i, int64_t piece, int back, int64_t *g) {
     uint64_t w = atomic_load_explicit(&st->t[i].r, memory_order_relaxed);
     for (;;) {
-        const int64_t lo = (int64_t)(w >> 32), hi = (int64_t)(w & 0xffffffffu);
-        if (lo >= hi) return 0;
-        int64_t k = (hi - lo) / 2 > piece ? (hi - lo) / 2 : piece;
-        if (k > hi - lo) k = hi - lo;
+        const int64_t lo = (int64_t)(w >> 32), hi = (int64_t)(w & 0xffffffffu), rem = hi - lo;
+        if (rem <= 0) return 0;
+        int64_t k = back ? rem / 2 : rem - (rem / 8 > piece ? rem / 8 : piece);
+        if (k < piece) k = piece;
+        if (rem - k < piece) k = rem;
         const uint64_t nw = back ? kern_steal_pack(lo, hi - k) : kern_steal_pack(lo + k, hi);
         if (atomic_compare_exchange_weak_explicit(&st->t[i].r, &w, nw, memory_order_relaxed, memory_order_relaxed)) {
             *g = back ? hi - k : lo;
