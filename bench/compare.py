@@ -10,7 +10,11 @@ the same pseudo-random token ids (no tokenizer involved).
 For each thread count the machine's read bandwidth is measured once at the
 start (`deepc bench --membw -t T`), and deepc's decode is also shown as bytes
 of weights per token, achieved GB/s (bytes/token x tokens/s) and the share of
-that bandwidth.
+that bandwidth.  A second line per file gives the medians of the per-pair
+ratios (each deepc run against the llama.cpp run right after it), the
+bandwidth probed before every run and after the last, and the median share of
+each deepc run against the larger probe around it: on a machine whose
+bandwidth changes from minute to minute these are the phase-matched figures.
 
 --ctx-depth N: decode speed with N positions already in the cache against an
 empty cache, for both engines.  Each engine fills its cache once per file and
@@ -103,25 +107,37 @@ class LlamaRunner:
 
 
 def compare_speed(a, model, t, bw):
+    """Interleaved runs; the read bandwidth is probed before every run and after the last (this
+    project's VM switches between bandwidth phases within minutes).  Each deepc run's share of the
+    bandwidth is taken against the larger probe around it, and the ratios are also given per pair
+    (a deepc run and the llama.cpp run right after it, so both saw about the same phase)."""
     lr = LlamaRunner(model, t, a.p + a.n + 8)
-    dp, dt, lp, lt = [], [], [], []
+    dp, dt, lp, lt, probes = [], [], [], [], []
     bpt = 0.0
     for _ in range(a.runs):
+        probes.append(deepc_membw(a.deepc, t))
         x = run_deepc(a.deepc, model, t, a.p, a.n)
         dp.append(x[0]); dt.append(x[1]); bpt = x[2]
         y = lr.run(a.p, a.n)
         lp.append(y[0]); lt.append(y[1])
+    probes.append(deepc_membw(a.deepc, t))
     del lr
     r = dict(model=os.path.basename(model), threads=t,
              deepc_pp=statistics.median(dp), llama_pp=statistics.median(lp),
              deepc_tg=statistics.median(dt), llama_tg=statistics.median(lt),
-             deepc_bytes_per_token=bpt, membw_gbs=bw)
+             deepc_bytes_per_token=bpt, membw_gbs=bw, probes_gbs=probes,
+             pair_pp_ratio=statistics.median(d / l for d, l in zip(dp, lp)),
+             pair_tg_ratio=statistics.median(d / l for d, l in zip(dt, lt)))
     r["deepc_gbs"] = bpt * r["deepc_tg"] / 1e9
     r["deepc_bw_pct"] = 100 * r["deepc_gbs"] / bw
+    r["run_bw_pct"] = statistics.median(100 * bpt * d / 1e9 / max(probes[i], probes[i + 1]) for i, d in enumerate(dt))
     print(f"{r['model']:34s} t={t}  prompt: deepc {r['deepc_pp']:8.1f}  llama.cpp {r['llama_pp']:8.1f}"
           f"  ratio {r['deepc_pp'] / r['llama_pp']:.2f}   decode: deepc {r['deepc_tg']:7.1f}"
           f"  llama.cpp {r['llama_tg']:7.1f}  ratio {r['deepc_tg'] / r['llama_tg']:.2f}"
           f"   deepc {bpt / 1e6:7.1f} MB/token {r['deepc_gbs']:6.2f} GB/s {r['deepc_bw_pct']:5.1f}% of bw",
+          flush=True)
+    print(f"{'':34s}      per pair: prompt ratio {r['pair_pp_ratio']:.2f}  decode ratio {r['pair_tg_ratio']:.2f}"
+          f"   probes {' '.join(f'{b:.1f}' for b in probes)} GB/s   decode {r['run_bw_pct']:5.1f}% of the run's bw",
           flush=True)
     return r
 
