@@ -1461,19 +1461,23 @@ static void q5_pack_q6_k(const uint8_t *w, size_t wrb, int nr, int64_t cols, uin
 }
 
 /* acc[t] over nsk packed super-blocks (p: the first of the tile chunk) for
- * NT tokens.  x: token 0's first super-block (Q8_K), tokens xs apart; dx[t
+ * NT tokens.  x: the tokens' activation quants interleaved, [i][t][Q5_XQ]
+ * (q5_pgemmk copies them so: every product's broadcast operand is then one
+ * base register plus a constant, which leaves gcc the registers to use the
+ * embedded-broadcast vpdpbusd; with a base per token it broadcast from
+ * general registers, one extra vector op per product); dx[t
  * * ld + i] = d_x; ax[(t * ld + i) * Q5_PAW + k]: Q4_K the i16 pairs (P_2k,
  * P_2k+1) of the sub-block sums P_j = bsum_2j + bsum_2j+1 (k < 4), Q6_K
  * -32 bsum_k (k < 16).  pf: where to prefetch the bytes of super-block i
  * (pf + i * record bytes), or NULL. */
-enum { Q5_PAW = 16 };
-Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx,
+enum { Q5_PAW = 16, Q5_XQ = KB_QKK };
+Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, const float *dx,
                       const int32_t *ax, int ld, int NT, const uint8_t *pf, __m512 *acc) {
     const size_t sbb = q5_pksb(ty);
     /* one token alone: each sum split into two chains (exact, no bits change) */
     const int NC = NT >= 2 ? 1 : 2;
     for (int i = 0; i < nsk; i++, p += sbb) {
-        const uint8_t *bx = x + (size_t)i * KB_Q8_K_SIZE + KB_Q8_K_QS;
+        const uint8_t *bx = x + (size_t)i * (size_t)NT * Q5_XQ;
         /* the record's prefetch lines, spread over its weight loads (a burst
          * of 37 or 53 prefetches at the record's start streamed Q4_K at 15
          * GB/s, Q6_K at 10), to L2 (T1 measured better than T0) */
@@ -1512,8 +1516,7 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
                         const __m512i q = _mm512_ternarylogic_epi32(a, hb, m0f, 0xe4);
 #pragma GCC unroll 2
                         for (int t = 0; t < NT; t++)
-                            s[m][g / 4][t] = _mm512_dpbusd_epi32(
-                                s[m][g / 4][t], q, _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + 128 * h + 32 * m + 4 * g)));
+                            s[m][g / 4][t] = q5_dpb(s[m][g / 4][t], q, bx + Q5_XQ * t + 128 * h + 32 * m + 4 * g);
                     }
                 }
 #pragma GCC unroll 4
@@ -1560,8 +1563,7 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
                     const int u = g / 4, c = NC > 1 ? (g / 2) % 2 : 0;
 #pragma GCC unroll 8
                     for (int t = 0; t < NT; t++)
-                        s[u][c][t] = _mm512_dpbusd_epi32(s[u][c][t], q,
-                                                         _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + 128 * h + 32 * m + 4 * g)));
+                        s[u][c][t] = q5_dpb(s[u][c][t], q, bx + Q5_XQ * t + 128 * h + 32 * m + 4 * g);
                 }
                 const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(p + Q5_PK6_SC + 16 * g0)));
                 const __m512i sc1 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(p + Q5_PK6_SC + 16 * g0 + 16)));
@@ -1618,9 +1620,9 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
                     const int k = NC > 1 ? g % 2 : 0;
 #pragma GCC unroll 8
                     for (int t = 0; t < NT; t++) {
-                        const uint8_t *q = bx + (size_t)t * xs + 64 * c + 4 * g;
-                        sl[k][t] = _mm512_dpbusd_epi32(sl[k][t], lo, _mm512_set1_epi32(q5_ld_i32(q)));
-                        sh[k][t] = _mm512_dpbusd_epi32(sh[k][t], hi, _mm512_set1_epi32(q5_ld_i32(q + 32)));
+                        const uint8_t *q = bx + Q5_XQ * t + 64 * c + 4 * g;
+                        sl[k][t] = q5_dpb(sl[k][t], lo, q);
+                        sh[k][t] = q5_dpb(sh[k][t], hi, q + 32);
                     }
                 }
                 const __m512i scl = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(p + Q5_PK4_SC + 32 * c)));
@@ -1662,24 +1664,24 @@ Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, size_
 
 #define Q5_PTILEK_CASES(TY)                                                                                  \
     switch (nt) {                                                                                            \
-    case 8: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 8, pf, acc); break;                                     \
-    case 7: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 7, pf, acc); break;                                     \
-    case 6: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 6, pf, acc); break;                                     \
-    case 5: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 5, pf, acc); break;                                     \
-    case 4: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 4, pf, acc); break;                                     \
-    case 3: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 3, pf, acc); break;                                     \
-    case 2: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 2, pf, acc); break;                                     \
-    default: q5_ptilek(TY, p, nsk, x, xs, dx, ax, ld, 1, pf, acc); break;                                    \
+    case 8: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 8, pf, acc); break;                                     \
+    case 7: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 7, pf, acc); break;                                     \
+    case 6: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 6, pf, acc); break;                                     \
+    case 5: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 5, pf, acc); break;                                     \
+    case 4: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 4, pf, acc); break;                                     \
+    case 3: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 3, pf, acc); break;                                     \
+    case 2: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 2, pf, acc); break;                                     \
+    default: q5_ptilek(TY, p, nsk, x, dx, ax, ld, 1, pf, acc); break;                                    \
     }
-Q5_NOINL void q5_ptilek_k4(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
+Q5_NOINL void q5_ptilek_k4(const uint8_t *p, int nsk, const uint8_t *x, const float *dx, const int32_t *ax,
                            int ld, int nt, const uint8_t *pf, __m512 *acc) {
     Q5_PTILEK_CASES(Q5_K4)
 }
-Q5_NOINL void q5_ptilek_k5(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
+Q5_NOINL void q5_ptilek_k5(const uint8_t *p, int nsk, const uint8_t *x, const float *dx, const int32_t *ax,
                            int ld, int nt, const uint8_t *pf, __m512 *acc) {
     Q5_PTILEK_CASES(Q5_K5)
 }
-Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, size_t xs, const float *dx, const int32_t *ax,
+Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, const float *dx, const int32_t *ax,
                            int ld, int nt, const uint8_t *pf, __m512 *acc) {
     Q5_PTILEK_CASES(Q5_K6)
 }
@@ -1708,6 +1710,7 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
     const size_t sbb = q5_pksb(ty);
     _Alignas(64) float dx[Q5_PKCAP];
     _Alignas(64) int32_t ax[Q5_PKCAP * Q5_PAW];
+    _Alignas(64) uint8_t xi[Q5_PKCAP * Q5_XQ]; /* per group of Q5_NT tokens: [i][t][Q5_XQ] */
     for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG) {
         const int ntg = (int)(j->n - t0 < Q5_TG ? j->n - t0 : Q5_TG);
         const int kc = Q5_PKCAP / ntg;
@@ -1724,6 +1727,9 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                         int16_t bs[16];
                         memcpy(bs, bx + KB_Q8_K_BSUMS, sizeof(bs));
                         dx[t * kc + i] = kb_ld_f32(bx + KB_Q8_K_D);
+                        const int tg = t / Q5_NT * Q5_NT, ng = ntg - tg < Q5_NT ? ntg - tg : Q5_NT;
+                        memcpy(xi + ((size_t)tg * (size_t)kc + (size_t)i * (size_t)ng + (size_t)(t - tg)) * Q5_XQ,
+                               bx + KB_Q8_K_QS, Q5_XQ);
                         if (ty == Q5_K6) {
                             for (int k = 0; k < 16; k++) a[k] = -32 * (int32_t)bs[k];
                         } else {
@@ -1747,15 +1753,15 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                         __m512 acc[Q5_NT];
                         for (int t = 0; t < nt; t++)
                             acc[t] = s0 ? _mm512_maskz_loadu_ps(m, y + t * j->ldy) : _mm512_setzero_ps();
-                        const uint8_t *x = j->x + (size_t)(t0 + tt) * j->xs + (size_t)s0 * KB_Q8_K_SIZE;
+                        const uint8_t *x = xi + (size_t)tt * (size_t)kc * Q5_XQ;
                         if (ty == Q5_K6)
-                            q5_ptilek_k6(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
+                            q5_ptilek_k6(pt, nsk, x, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
                                          tt ? NULL : pf, acc);
                         else if (ty == Q5_K5)
-                            q5_ptilek_k5(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
+                            q5_ptilek_k5(pt, nsk, x, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
                                          tt ? NULL : pf, acc);
                         else
-                            q5_ptilek_k4(pt, nsk, x, j->xs, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
+                            q5_ptilek_k4(pt, nsk, x, dx + tt * kc, ax + (size_t)tt * kc * Q5_PAW, kc, nt,
                                          tt ? NULL : pf, acc);
                         for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + t * j->ldy, m, acc[t]);
                     }
