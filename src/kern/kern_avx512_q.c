@@ -1225,12 +1225,21 @@ Q5_NOINL void q5_repackk(int ty, const uint8_t *w, size_t wrb, int nr, int64_t s
     }
 }
 
+/* Bytes of a token's activation quants per super-block in the interleaved
+ * copies the K-quant GEMMs make, [super-block][token][Q5_XQ] per group of
+ * Q5_NT tokens: every product's broadcast operand is then one base register
+ * plus a constant, which leaves gcc the registers for the embedded-broadcast
+ * vpdpbusd (with a base per token it broadcast from general registers, one
+ * extra vector op per product). */
+enum { Q5_XQ = KB_QKK };
+
 /* acc[t] over nsk repacked super-blocks for NT tokens; x: token 0's first
- * super-block, tokens xs apart; dx: [t][Q5_KKC]; pbx: [t][Q5_KKC][8] the
- * bsum pair sums (Q4_K/Q5_K). */
+ * super-block, tokens xs apart (the Q6_K bsums); xq: the quants interleaved
+ * ([i][t][Q5_XQ]); dx: [t][Q5_KKC]; pbx: [t][Q5_KKC][8] the bsum pair sums
+ * (Q4_K/Q5_K). */
 Q5_INL void q5_tilek(int ty, const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv,
-                     const float *dm, int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int NT,
-                     __m512 *acc) {
+                     const float *dm, int nsk, const uint8_t *x, size_t xs, const uint8_t *xq, const float *dx,
+                     const int16_t *pbx, int NT, __m512 *acc) {
     for (int i = 0; i < nsk; i++) {
         const uint8_t *bx = x + (size_t)i * KB_Q8_K_SIZE;
         __m512i tot[Q5_NT], s[Q5_NT];
@@ -1241,10 +1250,9 @@ Q5_INL void q5_tilek(int ty, const __m512i *wb, const int32_t *sc, const int32_t
 #pragma GCC unroll 8
             for (int g = 0; g < gd; g++) {
                 const __m512i wg = _mm512_load_si512(wb + 64 * i + gd * gi + g);
-                const size_t o = KB_Q8_K_QS + 4 * (size_t)(gd * gi + g);
+                const uint8_t *q = xq + (size_t)i * (size_t)NT * Q5_XQ + 4 * (gd * gi + g);
 #pragma GCC unroll 8
-                for (int t = 0; t < NT; t++)
-                    s[t] = _mm512_dpbusd_epi32(s[t], wg, _mm512_set1_epi32(q5_ld_i32(bx + (size_t)t * xs + o)));
+                for (int t = 0; t < NT; t++) s[t] = q5_dpb(s[t], wg, q + Q5_XQ * t);
             }
             const __m512i scv = _mm512_load_si512(sc + 16 * (16 * i + gi));
 #pragma GCC unroll 8
@@ -1285,29 +1293,29 @@ Q5_INL void q5_tilek(int ty, const __m512i *wb, const int32_t *sc, const int32_t
 
 #define Q5_TILEK_CASES(TY)                                                                                   \
     switch (nt) {                                                                                            \
-    case 8: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 8, acc); break;                                 \
-    case 7: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 7, acc); break;                                 \
-    case 6: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 6, acc); break;                                 \
-    case 5: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 5, acc); break;                                 \
-    case 4: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 4, acc); break;                                 \
-    case 3: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 3, acc); break;                                 \
-    case 2: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 2, acc); break;                                 \
-    default: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, dx, pbx, 1, acc); break;                                \
+    case 8: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 8, acc); break;                                 \
+    case 7: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 7, acc); break;                                 \
+    case 6: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 6, acc); break;                                 \
+    case 5: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 5, acc); break;                                 \
+    case 4: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 4, acc); break;                                 \
+    case 3: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 3, acc); break;                                 \
+    case 2: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 2, acc); break;                                 \
+    default: q5_tilek(TY, wb, sc, mm, dv, dm, nsk, x, xs, xq, dx, pbx, 1, acc); break;                                \
     }
 
 Q5_NOINL void q5_tilek_k4(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
-                        int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int nt,
-                        __m512 *acc) {
+                        int nsk, const uint8_t *x, size_t xs, const uint8_t *xq, const float *dx, const int16_t *pbx,
+                        int nt, __m512 *acc) {
     Q5_TILEK_CASES(Q5_K4)
 }
 Q5_NOINL void q5_tilek_k5(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
-                        int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int nt,
-                        __m512 *acc) {
+                        int nsk, const uint8_t *x, size_t xs, const uint8_t *xq, const float *dx, const int16_t *pbx,
+                        int nt, __m512 *acc) {
     Q5_TILEK_CASES(Q5_K5)
 }
 Q5_NOINL void q5_tilek_k6(const __m512i *wb, const int32_t *sc, const int32_t *mm, const float *dv, const float *dm,
-                        int nsk, const uint8_t *x, size_t xs, const float *dx, const int16_t *pbx, int nt,
-                        __m512 *acc) {
+                        int nsk, const uint8_t *x, size_t xs, const uint8_t *xq, const float *dx, const int16_t *pbx,
+                        int nt, __m512 *acc) {
     Q5_TILEK_CASES(Q5_K6)
 }
 
@@ -1318,6 +1326,7 @@ static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
     _Alignas(64) float dv[16 * Q5_KKC], dm[16 * Q5_KKC];
     _Alignas(64) float dx[Q5_TG * Q5_KKC];
     _Alignas(64) int16_t pbx[Q5_TG * Q5_KKC * 8];
+    _Alignas(64) uint8_t xi[Q5_TG * Q5_KKC * Q5_XQ]; /* per group of Q5_NT tokens: [i][t][Q5_XQ] */
     for (int64_t t0 = 0; t0 < j->n; t0 += Q5_TG)
     for (int64_t rb = r0; rb < r1; rb += Q5_RB) {
         const int ntg = (int)(j->n - t0 < Q5_TG ? j->n - t0 : Q5_TG);
@@ -1328,6 +1337,9 @@ static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
                 for (int i = 0; i < nsk; i++) {
                     const uint8_t *bx = j->x + (size_t)(t0 + t) * j->xs + (size_t)(s0 + i) * KB_Q8_K_SIZE;
                     dx[t * Q5_KKC + i] = kb_ld_f32(bx + KB_Q8_K_D);
+                    const int tg = t / Q5_NT * Q5_NT, ng = ntg - tg < Q5_NT ? ntg - tg : Q5_NT;
+                    memcpy(xi + ((size_t)tg * Q5_KKC + (size_t)i * (size_t)ng + (size_t)(t - tg)) * Q5_XQ,
+                           bx + KB_Q8_K_QS, Q5_XQ);
                     for (int k = 0; k < 8; k++) { /* |pair| <= 32 * 127: fits i16 */
                         int16_t b0, b1;
                         memcpy(&b0, bx + KB_Q8_K_BSUMS + 4 * k, 2);
@@ -1355,9 +1367,10 @@ static void q5_gemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r1
                     const uint8_t *x = j->x + (size_t)(t0 + tt) * j->xs + (size_t)s0 * KB_Q8_K_SIZE;
                     const float *dxt = dx + tt * Q5_KKC;
                     const int16_t *pbt = pbx + 8 * tt * Q5_KKC;
-                    if (ty == Q5_K4) q5_tilek_k4(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, pbt, nt, acc);
-                    else if (ty == Q5_K5) q5_tilek_k5(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, pbt, nt, acc);
-                    else q5_tilek_k6(wb, sc, mm, dv, dm, nsk, x, j->xs, dxt, pbt, nt, acc);
+                    const uint8_t *xq = xi + (size_t)tt * Q5_KKC * Q5_XQ;
+                    if (ty == Q5_K4) q5_tilek_k4(wb, sc, mm, dv, dm, nsk, x, j->xs, xq, dxt, pbt, nt, acc);
+                    else if (ty == Q5_K5) q5_tilek_k5(wb, sc, mm, dv, dm, nsk, x, j->xs, xq, dxt, pbt, nt, acc);
+                    else q5_tilek_k6(wb, sc, mm, dv, dm, nsk, x, j->xs, xq, dxt, pbt, nt, acc);
                     for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + t * j->ldy, m, acc[t]);
                 }
             }
@@ -1462,15 +1475,12 @@ static void q5_pack_q6_k(const uint8_t *w, size_t wrb, int nr, int64_t cols, uin
 
 /* acc[t] over nsk packed super-blocks (p: the first of the tile chunk) for
  * NT tokens.  x: the tokens' activation quants interleaved, [i][t][Q5_XQ]
- * (q5_pgemmk copies them so: every product's broadcast operand is then one
- * base register plus a constant, which leaves gcc the registers to use the
- * embedded-broadcast vpdpbusd; with a base per token it broadcast from
- * general registers, one extra vector op per product); dx[t
+ * (see Q5_XQ); dx[t
  * * ld + i] = d_x; ax[(t * ld + i) * Q5_PAW + k]: Q4_K the i16 pairs (P_2k,
  * P_2k+1) of the sub-block sums P_j = bsum_2j + bsum_2j+1 (k < 4), Q6_K
  * -32 bsum_k (k < 16).  pf: where to prefetch the bytes of super-block i
  * (pf + i * record bytes), or NULL. */
-enum { Q5_PAW = 16, Q5_XQ = KB_QKK };
+enum { Q5_PAW = 16 };
 Q5_INL void q5_ptilek(int ty, const uint8_t *p, int nsk, const uint8_t *x, const float *dx,
                       const int32_t *ax, int ld, int NT, const uint8_t *pf, __m512 *acc) {
     const size_t sbb = q5_pksb(ty);
