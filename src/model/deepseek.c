@@ -388,7 +388,7 @@ static void mla(struct fwd *f, const struct model_layer *L, int64_t l, const str
     for (int64_t t = 0; t < T; t++) {
         float *kv = f->kva + t * W; /* -> [c | k_pe] in place, then into the cache */
         rms_row(kv, kv, L->kv_a_norm, R, hp->rms_eps_latent);
-        rope_apply(&m->rope, kv + R, toks[t].pos);
+        rope_apply_cs(&m->rope, kv + R, f->rope_cs + t * m->rope.n_dims);
         const size_t o = ds_cache_off(f, l, toks[t].seq, toks[t].pos);
         if (f->kv_q8k) {
             const size_t so = ds_q8_slot(f, l, toks[t].seq);
@@ -401,7 +401,7 @@ static void mla(struct fwd *f, const struct model_layer *L, int64_t l, const str
         }
         for (int64_t h = 0; h < H; h++) {
             float *qh = f->q + t * QW + h * dqk;
-            rope_apply(&m->rope, qh + dn, toks[t].pos);
+            rope_apply_cs(&m->rope, qh + dn, f->rope_cs + t * m->rope.n_dims);
             memcpy(f->q_lat + (t * H + h) * W + R, qh + dn, (size_t)dr * sizeof(float));
         }
     }
@@ -546,6 +546,7 @@ void ds_forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, floa
 
     for (int64_t t = 0; t < T; t++) model_mat_get_row(&m->tok_embd, toks[t].id, f->x + t * D);
     f->bytes_read += (uint64_t)T * (model_mat_bytes(&m->tok_embd) / (uint64_t)hp->n_vocab);
+    for (int64_t t = 0; t < T; t++) rope_angles(&m->rope, toks[t].pos, f->rope_cs + t * m->rope.n_dims);
 
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const struct model_layer *L = &m->layers[l];

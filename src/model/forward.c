@@ -168,12 +168,13 @@ int fwd_init_kv(struct fwd *f, const struct model *m, int64_t n_ctx, int64_t n_b
         f->attn_blk = alloc_aligned((T + 1) * sizeof(int32_t), &f->scratch_bytes);
     }
     f->logits = alloc_aligned((size_t)hp->n_vocab * 4, &f->scratch_bytes);
+    f->rope_cs = alloc_aligned(T * (size_t)(m->rope.n_dims > 0 ? m->rope.n_dims : 1) * 4, &f->scratch_bytes);
     f->toks = alloc_aligned(T * sizeof(struct fwd_tok), &f->scratch_bytes);
     f->mm_scratch_bytes = mm_scratch_max(m, n_batch);
     f->mm_scratch = alloc_aligned(f->mm_scratch_bytes, &f->scratch_bytes);
     int ok = (f->k_cache || f->kv_bf16 || (f->kv_q8k && f->kv_q8v && f->kv_q8s) || (f->k16 && f->v16)) &&
              (ds || f->v_cache || f->v16) && f->n_past && f->x && f->xn && f->xo && f->q && f->k && f->v &&
-             f->att && f->gate && f->up && f->logits && f->toks && f->mm_scratch &&
+             f->att && f->gate && f->up && f->logits && f->rope_cs && f->toks && f->mm_scratch &&
              (ds || (f->attn_buf && f->attn_npos && f->attn_blk));
     if (ds && ok) {
         const size_t E = (size_t)hp->n_expert, K = (size_t)hp->n_expert_used;
@@ -258,6 +259,7 @@ void fwd_free(struct fwd *f) {
     free(f->attn_npos);
     free(f->attn_blk);
     free(f->logits);
+    free(f->rope_cs);
     free(f->mm_scratch);
     free(f->toks);
     free(f->n_past);
@@ -407,6 +409,7 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
     for (int64_t t = 0; t < T; t++) model_mat_get_row(&m->tok_embd, toks[t].id, f->x + t * D);
     const int64_t nb = attn_blocks(f, toks, T);
 
+    for (int64_t t = 0; t < T; t++) rope_angles(&m->rope, toks[t].pos, f->rope_cs + t * m->rope.n_dims);
     for (int64_t l = 0; l < hp->n_layer; l++) {
         const struct model_layer *L = &m->layers[l];
         rmsnorm(f->xn, f->x, L->attn_norm, T, D, hp->rms_eps);
@@ -420,8 +423,9 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
         add_bias(f->k, L->bk, T, KW);
         add_bias(f->v, L->bv, T, KW);
         for (int64_t t = 0; t < T; t++) {
-            for (int64_t h = 0; h < H; h++) rope_apply(&m->rope, f->q + t * QW + h * E, toks[t].pos);
-            for (int64_t h = 0; h < Hk; h++) rope_apply(&m->rope, f->k + t * KW + h * E, toks[t].pos);
+            const float *cs = f->rope_cs + t * m->rope.n_dims;
+            for (int64_t h = 0; h < H; h++) rope_apply_cs(&m->rope, f->q + t * QW + h * E, cs);
+            for (int64_t h = 0; h < Hk; h++) rope_apply_cs(&m->rope, f->k + t * KW + h * E, cs);
             for (int64_t h = 0; h < Hk; h++) {
                 const size_t r = kv_head_row(f, l, toks[t].seq, h, toks[t].pos);
                 const float *kr = f->k + t * KW + h * E, *vr = f->v + t * KW + h * E;

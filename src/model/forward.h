@@ -80,6 +80,7 @@ struct fwd {
     int32_t *attn_npos;      /* dense: [n_batch] positions each token of the pass attends to (pos + 1) */
     int32_t *attn_blk;       /* dense: [n_batch + 1] starts of the pass's token blocks (kern_attn jobs) */
     float *logits;           /* [n_vocab] fwd_eval's last-token logits */
+    float *rope_cs;          /* [n_batch][rope.n_dims]: the pass's rotations, one rope_angles per token */
     struct fwd_tok *toks;    /* [n_batch] fwd_eval's batch */
     void *mm_scratch;        /* kern_matmul scratch (activation quantization) */
     size_t mm_scratch_bytes;

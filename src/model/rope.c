@@ -113,12 +113,20 @@ int rope_init(struct rope *r, const struct hparams *hp, const float *freq_factor
     return DC_OK;
 }
 
-void rope_apply(const struct rope *r, float *x, int64_t pos) {
+void rope_angles(const struct rope *r, int64_t pos, float *cs) {
     const int64_t half = r->n_dims / 2;
     for (int64_t i = 0; i < half; i++) {
         /* HF: freqs = inv_freq * position in float32, then cos/sin. */
-        float ang = (float)pos * r->inv_freq[i];
-        float c = cosf(ang) * r->attn_factor, s = sinf(ang) * r->attn_factor;
+        const float ang = (float)pos * r->inv_freq[i];
+        cs[2 * i] = cosf(ang) * r->attn_factor;
+        cs[2 * i + 1] = sinf(ang) * r->attn_factor;
+    }
+}
+
+void rope_apply_cs(const struct rope *r, float *x, const float *cs) {
+    const int64_t half = r->n_dims / 2;
+    for (int64_t i = 0; i < half; i++) {
+        const float c = cs[2 * i], s = cs[2 * i + 1];
         int64_t a, b;
         if (r->pairing == HP_ROPE_ADJACENT) {
             a = 2 * i;
@@ -131,4 +139,10 @@ void rope_apply(const struct rope *r, float *x, int64_t pos) {
         x[a] = x0 * c - x1 * s;
         x[b] = x0 * s + x1 * c;
     }
+}
+
+void rope_apply(const struct rope *r, float *x, int64_t pos) {
+    float cs[2 * ROPE_MAX_PAIRS];
+    rope_angles(r, pos, cs);
+    rope_apply_cs(r, x, cs);
 }

@@ -30,4 +30,12 @@ int rope_init(struct rope *r, const struct hparams *hp, const float *freq_factor
 /* Rotates x[0..n_dims) of one head (x has the head's full width) at pos. */
 void rope_apply(const struct rope *r, float *x, int64_t pos);
 
+/* The same in two steps, for many heads at one position: rope_angles fills
+ * cs[0..n_dims) with (cos, sin) x attn_factor of each pair at pos (the
+ * values rope_apply computes), rope_apply_cs rotates one head with them.
+ * rope_apply_cs(r, x, cs) after rope_angles(r, pos, cs) gives the bits of
+ * rope_apply(r, x, pos). */
+void rope_angles(const struct rope *r, int64_t pos, float *cs);
+void rope_apply_cs(const struct rope *r, float *x, const float *cs);
+
 #endif
