@@ -342,24 +342,12 @@ int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
 }
 
 /* y[t] = w * x[t] / sqrt(mean(x[t]^2) + eps), in f32 (HF LlamaRMSNorm). */
-/* The sum of squares in 8 interleaved partial sums, added in a fixed tree: the
- * same bits for a row whatever the batch, and 8 independent add chains instead
- * of one (a 1,536-wide row's single chain took ~1.7 us; this runs on one
- * thread between the parallel matmuls). */
-static float sum_squares(const float *x, int64_t n) {
-    float p[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) p[k] += x[i + k] * x[i + k];
-    for (; i < n; i++) p[i % 8] += x[i] * x[i];
-    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-}
-
 static void rmsnorm(float *y, const float *x, const float *w, int64_t T, int64_t D, float eps) {
     for (int64_t t = 0; t < T; t++) {
         const float *xt = x + t * D;
         float *yt = y + t * D;
-        const float ss = sum_squares(xt, D);
+        float ss = 0.0f;
+        for (int64_t i = 0; i < D; i++) ss += xt[i] * xt[i];
         float r = 1.0f / sqrtf(ss / (float)D + eps);
         for (int64_t i = 0; i < D; i++) yt[i] = w[i] * (xt[i] * r);
     }
