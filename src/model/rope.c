@@ -140,9 +140,3 @@ void rope_apply_cs(const struct rope *r, float *x, const float *cs) {
         x[b] = x0 * s + x1 * c;
     }
 }
-
-void rope_apply(const struct rope *r, float *x, int64_t pos) {
-    float cs[2 * ROPE_MAX_PAIRS];
-    rope_angles(r, pos, cs);
-    rope_apply_cs(r, x, cs);
-}

@@ -4,8 +4,9 @@
  * rope_init computes, once at load, the inverse frequency of every rotated
  * pair and the attention factor YaRN multiplies cos/sin by, following the HF
  * transformers definitions (modeling_rope_utils: default, linear, llama3,
- * yarn).  rope_apply rotates one head vector in place at a position, with the
- * pairing the weights were laid out for (adjacent pairs or half split).
+ * yarn).  rope_angles / rope_apply_cs rotate a head vector in place at a
+ * position, with the pairing the weights were laid out for (adjacent pairs or
+ * half split).
  */
 #ifndef DC_ROPE_H
 #define DC_ROPE_H
@@ -27,14 +28,10 @@ struct rope {
  * NULL to derive the scaling from hp. */
 int rope_init(struct rope *r, const struct hparams *hp, const float *freq_factors, char *err);
 
-/* Rotates x[0..n_dims) of one head (x has the head's full width) at pos. */
-void rope_apply(const struct rope *r, float *x, int64_t pos);
-
-/* The same in two steps, for many heads at one position: rope_angles fills
- * cs[0..n_dims) with (cos, sin) x attn_factor of each pair at pos (the
- * values rope_apply computes), rope_apply_cs rotates one head with them.
- * rope_apply_cs(r, x, cs) after rope_angles(r, pos, cs) gives the bits of
- * rope_apply(r, x, pos). */
+/* A rotation in two steps, so the many heads of a token share one set of
+ * cos / sin: rope_angles fills cs[0..n_dims) with (cos, sin) x attn_factor of
+ * each pair at pos (HF: angle = inv_freq * pos in float32); rope_apply_cs
+ * rotates x[0..n_dims) of one head (x has the head's full width) with them. */
 void rope_angles(const struct rope *r, int64_t pos, float *cs);
 void rope_apply_cs(const struct rope *r, float *x, const float *cs);
 
