@@ -265,8 +265,8 @@ static void test_peaky(void) {
  * 0), cut into jobs of consecutive same-sequence tokens (at most
  * KERN_ATTN_MAX_T), as forward.c does; every token's output against the
  * double reference. */
-static void test_mixed_batch(void) {
-    const int64_t E = 64, nh = 3, Hk = 2, T = 40, P = 200;
+static void mixed_batch_case(const int64_t E, const int64_t nh) {
+    const int64_t Hk = 2, T = 40, P = 200;
     const int64_t KW = Hk * E, QW = Hk * nh * E;
     unsigned long long rng = 7;
     float *kc[2], *vc[2], *kr[2], *vr[2];
@@ -342,8 +342,8 @@ static void test_mixed_batch(void) {
                 }
             T_CHECK(n_diff == 0, "%s%s: %d (token, KV head) outputs differ between a block and the token alone",
                     variants[vi]->name, f16 ? " f16" : "", n_diff);
-            printf("  mixed batch %s%s: max err vs double %.2e, %d outputs differ from single-token jobs\n",
-                   variants[vi]->name, f16 ? " f16" : "", mx, n_diff);
+            printf("  mixed batch E %3lld nh %lld %s%s: max err vs double %.2e, %d outputs differ from single-token jobs\n",
+                   (long long)E, (long long)nh, variants[vi]->name, f16 ? " f16" : "", mx, n_diff);
             T_CHECK(mx <= TOL, "%s%s mixed batch: max err %.3g", variants[vi]->name, f16 ? " f16" : "", mx);
         }
     free(o1);
@@ -359,6 +359,16 @@ static void test_mixed_batch(void) {
         free(kh[s]);
         free(vh[s]);
     }
+}
+
+/* Blocks of 3, 4 and 10 tokens against each token alone: with nh = 1 .. 7
+ * the AVX-512 variant runs blocks of up to 16 (token, head) rows with keys in
+ * lanes and larger ones with rows in lanes, so both paths meet a token alone. */
+static void test_mixed_batch(void) {
+    mixed_batch_case(64, 3);
+    mixed_batch_case(128, 6);
+    mixed_batch_case(128, 2);
+    mixed_batch_case(40, 7);
 }
 
 static void test_dispatch(void) {
