@@ -445,6 +445,20 @@ void kern_pack(const struct kern_mat *w, void *dst) {
     }
 }
 
+void kern_swiglu(float *g, const float *u, int64_t n) {
+    const kern_swiglu_fn fn = kern_active()->swiglu;
+    if (n < 32768 || omp_in_parallel() || omp_get_max_threads() < 2) {
+        fn(g, u, n);
+        return;
+    }
+#pragma omp parallel
+    {
+        const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+        const int64_t per = ((n + nt - 1) / nt + 15) / 16 * 16, a = id * per, b = n - a < per ? n : a + per;
+        if (a < b) fn(g + a, u + a, b - a);
+    }
+}
+
 void kern_get_row(const struct kern_mat *w, int64_t r, float *y) {
     const struct kern_ops *ops = kern_active();
     kern_to_float_fn f = kern_mat_ok(w) ? ops->to_float[w->type] : NULL;

@@ -108,6 +108,12 @@ void kern_matmul(const struct kern_mat *w, const float *x, int64_t ldx, int64_t 
 void kern_matmul_multi(const struct kern_ops *ops, int nm, const struct kern_mat *w, const float *x, int64_t ldx,
                        int64_t n, float *const *y, const int64_t *ldy, void *scratch);
 
+/* g[i] = silu(g[i]) * u[i] for i < n with the active table's swiglu (element
+ * by element, so the bits do not depend on how the range is cut): a pass's
+ * n_tokens x n_ff values are split between the OpenMP threads (from 32,768
+ * values; a decode token's row runs on the calling thread). */
+void kern_swiglu(float *g, const float *u, int64_t n);
+
 /* Same, with an explicit ops table (tests, benchmarks). */
 void kern_matmul_ops(const struct kern_ops *ops, const struct kern_mat *w, const float *x,
                      int64_t ldx, int64_t n, float *y, int64_t ldy, void *scratch);

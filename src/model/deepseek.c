@@ -60,8 +60,22 @@ static void rms_row(float *y, const float *x, const float *w, int64_t n, float e
     for (int64_t i = 0; i < n; i++) y[i] = w[i] * (x[i] * r);
 }
 
+/* rms_row of T rows: each row's double chain as rms_row sums it, rows 8 at a
+ * time so that the chains overlap. */
 static void rms_rows(float *y, const float *x, const float *w, int64_t T, int64_t n, float eps) {
-    for (int64_t t = 0; t < T; t++) rms_row(y + t * n, x + t * n, w, n, eps);
+    for (int64_t t0 = 0; t0 < T; t0 += 8) {
+        const int64_t nt = T - t0 < 8 ? T - t0 : 8;
+        const float *x0 = x + t0 * n;
+        double ss[8] = {0.0};
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t t = 0; t < nt; t++) ss[t] += (double)x0[t * n + i] * (double)x0[t * n + i];
+        for (int64_t t = 0; t < nt; t++) {
+            const float r = 1.0f / sqrtf((float)(ss[t] / (double)n) + eps);
+            const float *xt = x0 + t * n;
+            float *yt = y + (t0 + t) * n;
+            for (int64_t i = 0; i < n; i++) yt[i] = w[i] * (xt[i] * r);
+        }
+    }
 }
 
 static inline void axpy(float *restrict y, float a, const float *restrict x, int64_t n) {
@@ -69,7 +83,7 @@ static inline void axpy(float *restrict y, float a, const float *restrict x, int
 }
 
 /* silu(g) * u in place of g (HF ACT2FN["silu"]: g * sigmoid(g)). */
-static void swiglu(float *g, const float *u, int64_t n) { kern_active()->swiglu(g, u, n); }
+static void swiglu(float *g, const float *u, int64_t n) { kern_swiglu(g, u, n); }
 
 /* Every product goes through here so the pass can count the matrix bytes it
  * reads (fwd.bytes_read; the tests compare it with the active-parameter

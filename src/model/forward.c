@@ -341,15 +341,30 @@ int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
     return DC_OK;
 }
 
-/* y[t] = w * x[t] / sqrt(mean(x[t]^2) + eps), in f32 (HF LlamaRMSNorm). */
+/* y[t] = w * x[t] / sqrt(mean(x[t]^2) + eps), in f32 (HF LlamaRMSNorm).  Each
+ * row's sum of squares is one float chain in element order (the order the
+ * reference checks were made with; 8 interleaved partial sums moved a real
+ * model's greedy answer at a near-tie, docs/PERFORMANCE.md entry 32); rows go
+ * 8 at a time so that their chains overlap instead of waiting on each other. */
 static void rmsnorm(float *y, const float *x, const float *w, int64_t T, int64_t D, float eps) {
-    for (int64_t t = 0; t < T; t++) {
-        const float *xt = x + t * D;
-        float *yt = y + t * D;
-        float ss = 0.0f;
-        for (int64_t i = 0; i < D; i++) ss += xt[i] * xt[i];
-        float r = 1.0f / sqrtf(ss / (float)D + eps);
-        for (int64_t i = 0; i < D; i++) yt[i] = w[i] * (xt[i] * r);
+    for (int64_t t0 = 0; t0 < T; t0 += 8) {
+        const int64_t nt = T - t0 < 8 ? T - t0 : 8;
+        const float *x0 = x + t0 * D;
+        float ss[8] = {0.0f};
+        if (nt == 8) /* a fixed trip count: the 8 sums stay in registers */
+            for (int64_t i = 0; i < D; i++) {
+#pragma GCC unroll 8
+                for (int t = 0; t < 8; t++) ss[t] += x0[t * D + i] * x0[t * D + i];
+            }
+        else
+            for (int64_t i = 0; i < D; i++)
+                for (int64_t t = 0; t < nt; t++) ss[t] += x0[t * D + i] * x0[t * D + i];
+        for (int64_t t = 0; t < nt; t++) {
+            const float *xt = x0 + t * D;
+            float *yt = y + (t0 + t) * D;
+            const float r = 1.0f / sqrtf(ss[t] / (float)D + eps);
+            for (int64_t i = 0; i < D; i++) yt[i] = w[i] * (xt[i] * r);
+        }
     }
 }
 
@@ -451,7 +466,7 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
             const int64_t ld2[2] = {F, F};
             model_matmul_multi(2, w2, f->xn, D, T, y2, ld2, f->mm_scratch);
         }
-        kern_active()->swiglu(f->gate, f->up, T * F); /* silu(gate) * up */
+        kern_swiglu(f->gate, f->up, T * F); /* silu(gate) * up */
         model_matmul(&L->w_down, f->gate, F, T, f->xn, D, f->mm_scratch);
         for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xn[i];
     }
