@@ -891,6 +891,36 @@ static void test_swiglu(void) {
     }
 }
 
+/* kern_swiglu on 2 and 3 threads, lengths from the split threshold up (the
+ * pieces' ends fall inside 16-lane vectors for 3 threads): the same bits as
+ * one call of the active swiglu over the whole range, nothing written past n. */
+static void test_swiglu_split(void) {
+    const int64_t lens[] = {32768, 32769, 100003};
+    const kern_swiglu_fn fn = kern_active()->swiglu;
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        const int64_t n = lens[li];
+        float *g0 = xalloc((size_t)n * sizeof(float)), *u = xalloc((size_t)n * sizeof(float));
+        float *a = xalloc((size_t)(n + 16) * sizeof(float)), *b = xalloc((size_t)(n + 16) * sizeof(float));
+        unsigned long long rs = 0xabcdefULL + (unsigned long long)n;
+        for (int64_t i = 0; i < n; i++) g0[i] = 8.0f * t_rand_f32(&rs), u[i] = 2.0f * t_rand_f32(&rs);
+        memcpy(a, g0, (size_t)n * sizeof(float));
+        fn(a, u, n);
+        for (int nth = 2; nth <= 3; nth++) {
+            memcpy(b, g0, (size_t)n * sizeof(float));
+            for (int i = 0; i < 16; i++) b[n + i] = 12345.0f;
+            omp_set_num_threads(nth);
+            kern_swiglu(b, u, n);
+            omp_set_num_threads(2);
+            int64_t diff = 0, over = 0;
+            for (int64_t i = 0; i < n; i++) diff += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+            for (int i = 0; i < 16; i++) over += b[n + i] != 12345.0f;
+            T_CHECK(diff == 0 && over == 0, "kern_swiglu n %lld on %d threads: %lld values differ, %lld written past n",
+                    (long long)n, nth, (long long)diff, (long long)over);
+        }
+        free(g0), free(u), free(a), free(b);
+    }
+}
+
 /* Misuse gives a status or NaNs, never a crash: a type without a quantizer,
  * a matrix the kernels do not take (Q5_0 has no kernel; Q8_0 rows of 40 are
  * not whole blocks), a row index out of range. */
@@ -936,6 +966,7 @@ int main(void) {
     T_RUN(test_matmul_multi);
     T_RUN(test_matmul_local);
     T_RUN(test_swiglu);
+    T_RUN(test_swiglu_split);
     T_RUN(test_bad_input);
     return T_END();
 }
