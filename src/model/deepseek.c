@@ -67,8 +67,17 @@ static void rms_rows(float *y, const float *x, const float *w, int64_t T, int64_
         const int64_t nt = T - t0 < 8 ? T - t0 : 8;
         const float *x0 = x + t0 * n;
         double ss[8] = {0.0};
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t t = 0; t < nt; t++) ss[t] += (double)x0[t * n + i] * (double)x0[t * n + i];
+        if (nt == 8) /* a fixed trip count: the 8 sums stay in registers */
+            for (int64_t i = 0; i < n; i++) {
+#pragma GCC unroll 8
+                for (int t = 0; t < 8; t++) ss[t] += (double)x0[t * n + i] * (double)x0[t * n + i];
+            }
+        else
+            for (int64_t t = 0; t < nt; t++) {
+                double st = 0.0;
+                for (int64_t i = 0; i < n; i++) st += (double)x0[t * n + i] * (double)x0[t * n + i];
+                ss[t] = st;
+            }
         for (int64_t t = 0; t < nt; t++) {
             const float r = 1.0f / sqrtf((float)(ss[t] / (double)n) + eps);
             const float *xt = x0 + t * n;

@@ -357,8 +357,11 @@ static void rmsnorm(float *y, const float *x, const float *w, int64_t T, int64_t
                 for (int t = 0; t < 8; t++) ss[t] += x0[t * D + i] * x0[t * D + i];
             }
         else
-            for (int64_t i = 0; i < D; i++)
-                for (int64_t t = 0; t < nt; t++) ss[t] += x0[t * D + i] * x0[t * D + i];
+            for (int64_t t = 0; t < nt; t++) {
+                float st = 0.0f; /* in a register (an array element would go through memory) */
+                for (int64_t i = 0; i < D; i++) st += x0[t * D + i] * x0[t * D + i];
+                ss[t] = st;
+            }
         for (int64_t t = 0; t < nt; t++) {
             const float *xt = x0 + t * D;
             float *yt = y + (t0 + t) * D;
