@@ -371,10 +371,36 @@ static void rmsnorm(float *y, const float *x, const float *w, int64_t T, int64_t
     }
 }
 
-static void add_bias(float *y, const float *b, int64_t T, int64_t W) {
+/* y[i] += b[i] for i < n (b may be NULL). */
+static void add_bias(float *y, const float *b, int64_t n) {
     if (!b) return;
-    for (int64_t t = 0; t < T; t++)
-        for (int64_t i = 0; i < W; i++) y[t * W + i] += b[i];
+    for (int64_t i = 0; i < n; i++) y[i] += b[i];
+}
+
+/* Token t's queries of KV head kvh's group and its key and value of that
+ * head, fresh from the q/k/v products: biases, rotations, then the key and
+ * value into the cache. */
+static void qkv_finish(struct fwd *f, const struct model_layer *L, int64_t layer, const struct fwd_tok *toks, int64_t t,
+                       int64_t kvh) {
+    const struct model *m = f->m;
+    const int64_t E = m->hp.head_dim, H = m->hp.n_head, Hk = m->hp.n_head_kv, group = H / Hk, QW = H * E, KW = Hk * E;
+    float *q = f->q + t * QW + kvh * group * E, *k = f->k + t * KW + kvh * E, *v = f->v + t * KW + kvh * E;
+    add_bias(q, L->bq ? L->bq + kvh * group * E : NULL, group * E);
+    add_bias(k, L->bk ? L->bk + kvh * E : NULL, E);
+    add_bias(v, L->bv ? L->bv + kvh * E : NULL, E);
+    const float *cs = f->rope_cs + t * m->rope.n_dims;
+    for (int64_t h = 0; h < group; h++) rope_apply_cs(&m->rope, q + h * E, cs);
+    rope_apply_cs(&m->rope, k, cs);
+    const size_t r = kv_head_row(f, layer, toks[t].seq, kvh, toks[t].pos);
+    if (f->k16) { /* round to half, as the cache keeps it */
+        for (int64_t i = 0; i < E; i++) {
+            f->k16[r + (size_t)i] = f32_to_fp16(k[i]);
+            f->v16[r + (size_t)i] = f32_to_fp16(v[i]);
+        }
+    } else {
+        memcpy(f->k_cache + r, k, (size_t)E * sizeof(float));
+        memcpy(f->v_cache + r, v, (size_t)E * sizeof(float));
+    }
 }
 
 /* Cuts the pass into kern_attn jobs: runs of consecutive tokens of one slot,
@@ -392,18 +418,27 @@ static int64_t attn_blocks(struct fwd *f, const struct fwd_tok *toks, int64_t T)
 }
 
 /* Causal attention of the batch's tokens, each over its own slot's cache
- * positions 0..pos (already holding this batch's keys and values).  Work
+ * positions 0..pos, after the region has finished this batch's q/k/v rows
+ * (qkv_finish: biases, rotations, keys and values into the cache, split
+ * between the threads instead of run by the calling thread alone).  Work
  * item = (token block, KV head) with the group of query heads sharing that
  * head, so each K/V row is read once per item; items go out largest first (a
  * prompt's later blocks attend to more positions).  Decode of one sequence
  * has only n_head_kv items (3 for SmolLM2: 2 + 1 on two threads); one item
  * per query head instead measured slower (each head re-reads the K/V rows). */
-static void attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t nb) {
+static void attention(struct fwd *f, const struct model_layer *L, int64_t layer, const struct fwd_tok *toks, int64_t T,
+                      int64_t nb) {
     const struct hparams *hp = &f->m->hp;
     const int64_t H = hp->n_head, Hk = hp->n_head_kv, E = hp->head_dim, group = H / Hk;
     const int64_t QW = H * E;
     const struct kern_attn_ops *ops = kern_attn_active();
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel
+    {
+    /* first every (token, KV head)'s biases, rotations and cache rows (a block
+     * reads the rows earlier blocks of its sequence write), then the items */
+#pragma omp for schedule(static)
+    for (int64_t it = 0; it < T * Hk; it++) qkv_finish(f, L, layer, toks, it / Hk, it % Hk);
+#pragma omp for schedule(dynamic, 1)
     for (int64_t it = nb * Hk - 1; it >= 0; it--) {
         const int64_t b = it / Hk, kvh = it % Hk, t0 = f->attn_blk[b], h0 = kvh * group;
         const size_t row0 = kv_head_row(f, layer, toks[t0].seq, kvh, 0);
@@ -414,6 +449,7 @@ static void attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, 
             .k16 = h16 ? f->k16 + row0 : NULL, .v16 = h16 ? f->v16 + row0 : NULL, .ldkv = E, .n_pos = f->attn_npos + t0,
             .nt = f->attn_blk[b + 1] - t0, .nh = group, .E = E, .scale = 1.0f / sqrtf((float)E)};
         ops->run(&j, (char *)f->attn_buf + (size_t)omp_get_thread_num() * f->attn_buf_bytes);
+    }
     }
 }
 
@@ -437,28 +473,7 @@ static void forward_batch(struct fwd *f, const struct fwd_tok *toks, int64_t T, 
             const int64_t ld3[3] = {QW, KW, KW};
             model_matmul_multi(3, w3, f->xn, D, T, y3, ld3, f->mm_scratch);
         }
-        add_bias(f->q, L->bq, T, QW);
-        add_bias(f->k, L->bk, T, KW);
-        add_bias(f->v, L->bv, T, KW);
-        for (int64_t t = 0; t < T; t++) {
-            const float *cs = f->rope_cs + t * m->rope.n_dims;
-            for (int64_t h = 0; h < H; h++) rope_apply_cs(&m->rope, f->q + t * QW + h * E, cs);
-            for (int64_t h = 0; h < Hk; h++) rope_apply_cs(&m->rope, f->k + t * KW + h * E, cs);
-            for (int64_t h = 0; h < Hk; h++) {
-                const size_t r = kv_head_row(f, l, toks[t].seq, h, toks[t].pos);
-                const float *kr = f->k + t * KW + h * E, *vr = f->v + t * KW + h * E;
-                if (f->k16) { /* round to half, as the cache keeps it */
-                    for (int64_t i = 0; i < E; i++) {
-                        f->k16[r + (size_t)i] = f32_to_fp16(kr[i]);
-                        f->v16[r + (size_t)i] = f32_to_fp16(vr[i]);
-                    }
-                } else {
-                    memcpy(f->k_cache + r, kr, (size_t)E * sizeof(float));
-                    memcpy(f->v_cache + r, vr, (size_t)E * sizeof(float));
-                }
-            }
-        }
-        attention(f, l, toks, nb);
+        attention(f, L, l, toks, T, nb);
         model_matmul(&L->wo, f->att, QW, T, f->xn, D, f->mm_scratch);
         for (int64_t i = 0; i < T * D; i++) f->x[i] += f->xn[i];
 
