@@ -434,22 +434,22 @@ static void attention(struct fwd *f, const struct model_layer *L, int64_t layer,
     const struct kern_attn_ops *ops = kern_attn_active();
 #pragma omp parallel
     {
-    /* first every (token, KV head)'s biases, rotations and cache rows (a block
-     * reads the rows earlier blocks of its sequence write), then the items */
+        /* first every (token, KV head)'s biases, rotations and cache rows (a block
+         * reads the rows earlier blocks of its sequence write), then the items */
 #pragma omp for schedule(static)
-    for (int64_t it = 0; it < T * Hk; it++) qkv_finish(f, L, layer, toks, it / Hk, it % Hk);
+        for (int64_t it = 0; it < T * Hk; it++) qkv_finish(f, L, layer, toks, it / Hk, it % Hk);
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t it = nb * Hk - 1; it >= 0; it--) {
-        const int64_t b = it / Hk, kvh = it % Hk, t0 = f->attn_blk[b], h0 = kvh * group;
-        const size_t row0 = kv_head_row(f, layer, toks[t0].seq, kvh, 0);
-        const int h16 = f->k16 != NULL;
-        const struct kern_attn_job j = {
-            .q = f->q + t0 * QW + h0 * E, .ldq = QW, .o = f->att + t0 * QW + h0 * E, .ldo = QW,
-            .k = h16 ? NULL : f->k_cache + row0, .v = h16 ? NULL : f->v_cache + row0,
-            .k16 = h16 ? f->k16 + row0 : NULL, .v16 = h16 ? f->v16 + row0 : NULL, .ldkv = E, .n_pos = f->attn_npos + t0,
-            .nt = f->attn_blk[b + 1] - t0, .nh = group, .E = E, .scale = 1.0f / sqrtf((float)E)};
-        ops->run(&j, (char *)f->attn_buf + (size_t)omp_get_thread_num() * f->attn_buf_bytes);
-    }
+        for (int64_t it = nb * Hk - 1; it >= 0; it--) {
+            const int64_t b = it / Hk, kvh = it % Hk, t0 = f->attn_blk[b], h0 = kvh * group;
+            const size_t row0 = kv_head_row(f, layer, toks[t0].seq, kvh, 0);
+            const int h16 = f->k16 != NULL;
+            const struct kern_attn_job j = {
+                .q = f->q + t0 * QW + h0 * E, .ldq = QW, .o = f->att + t0 * QW + h0 * E, .ldo = QW,
+                .k = h16 ? NULL : f->k_cache + row0, .v = h16 ? NULL : f->v_cache + row0,
+                .k16 = h16 ? f->k16 + row0 : NULL, .v16 = h16 ? f->v16 + row0 : NULL, .ldkv = E, .n_pos = f->attn_npos + t0,
+                .nt = f->attn_blk[b + 1] - t0, .nh = group, .E = E, .scale = 1.0f / sqrtf((float)E)};
+            ops->run(&j, (char *)f->attn_buf + (size_t)omp_get_thread_num() * f->attn_buf_bytes);
+        }
     }
 }
 
