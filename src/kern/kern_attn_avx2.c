@@ -7,8 +7,10 @@
  * registers: up to 16 query rows (2 vectors) per pass, 4 keys (S^T = K Q^T)
  * or 4 dims (O^T += V^T P^T) per step, 8 accumulators.  The softmax runs
  * online over tiles of ATTN_TILE positions with per-lane running max and
- * sum; lanes mask positions past their own n_pos.  Like the AVX-512 file,
- * a token's output has the same bits whatever block it is in (see there).
+ * sum; lanes mask positions past their own n_pos.  Jobs of at most 6 rows
+ * (decode with groups up to 6) run with keys in lanes instead, as in the
+ * AVX-512 file.  Like there, a token's output has the same bits whatever
+ * block it is in and whichever path its block took.
  *
  * exp: kern_exp256.h.
  */
@@ -158,8 +160,227 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
     }
 }
 
+/* ---- keys in lanes (jobs of at most KEYS_MAX_ROWS rows) ---------------- */
+
+/* The AVX-512 file's keys-in-lanes path with 8 lanes (see there for why the
+ * bits match the lanes path's): each tile's K rows transposed 8 keys at a
+ * time, every row's scores an fma chain over i against its broadcast query
+ * element, the softmax per row on vectors of positions with the weights added
+ * position by position, O with dims in lanes. */
+#define KEYS_MAX_ROWS 6
+
+AI __m256i mask8(int64_t n) {
+    const int32_t c = n >= 8 ? 8 : n <= 0 ? 0 : (int32_t)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* 8 x 8 floats: r[c][k] = r_in[k][c]. */
+AI void transpose8(__m256 r[8]) {
+    __m256 a[8], b[8];
+    #pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        a[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        a[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    #pragma GCC unroll 2
+    for (int k = 0; k < 2; k++) {
+        b[4 * k + 0] = _mm256_shuffle_ps(a[4 * k], a[4 * k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        b[4 * k + 1] = _mm256_shuffle_ps(a[4 * k], a[4 * k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        b[4 * k + 2] = _mm256_shuffle_ps(a[4 * k + 1], a[4 * k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        b[4 * k + 3] = _mm256_shuffle_ps(a[4 * k + 1], a[4 * k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    /* b[4k + m], 128-bit half h: column 4h + m of rows 4k .. 4k + 3 */
+    #pragma GCC unroll 4
+    for (int m = 0; m < 4; m++) {
+        r[m] = _mm256_permute2f128_ps(b[m], b[4 + m], 0x20);
+        r[4 + m] = _mm256_permute2f128_ps(b[m], b[4 + m], 0x31);
+    }
+}
+
+/* kt[g][i][8] = K[8 g + k][i] for the tile's np rows (rows past np: 0). */
+static void keys_transpose(const float *k, int64_t ld, int64_t np, int64_t E, float *kt) {
+    for (int64_t g = 0; g * 8 < np; g++) {
+        const int64_t nk = np - 8 * g < 8 ? np - 8 * g : 8;
+        float *d = kt + g * E * 8;
+        for (int64_t c0 = 0; c0 < E; c0 += 8) {
+            const __m256i m = mask8(E - c0);
+            __m256 r[8];
+            #pragma GCC unroll 8
+            for (int kk = 0; kk < 8; kk++)
+                r[kk] = kk >= nk     ? _mm256_setzero_ps()
+                        : E - c0 >= 8 ? _mm256_loadu_ps(k + (8 * g + kk) * ld + c0)
+                                      : _mm256_maskload_ps(k + (8 * g + kk) * ld + c0, m);
+            transpose8(r);
+            const int64_t nc = E - c0 < 8 ? E - c0 : 8;
+            #pragma GCC unroll 8
+            for (int c = 0; c < 8; c++)
+                if (c < nc) _mm256_store_ps(d + (c0 + c) * 8, r[c]);
+        }
+    }
+}
+
+/* sc[r][8 g + k] = scale * (q_r . K[8 g + k]) for rows r < NR, groups g < NG. */
+AI void keys_qk(const float *const *qs, const float *kt, int64_t E, float scale, float *sc, const int NR, const int NG) {
+    __m256 acc[3][4];
+    #pragma GCC unroll 3
+    for (int r = 0; r < NR; r++)
+        #pragma GCC unroll 4
+        for (int g = 0; g < NG; g++) acc[r][g] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < E; i++) {
+        __m256 kv[4];
+        #pragma GCC unroll 4
+        for (int g = 0; g < NG; g++) kv[g] = _mm256_load_ps(kt + (g * E + i) * 8);
+        #pragma GCC unroll 3
+        for (int r = 0; r < NR; r++) {
+            const __m256 qb = _mm256_broadcast_ss(qs[r] + i);
+            #pragma GCC unroll 4
+            for (int g = 0; g < NG; g++) acc[r][g] = _mm256_fmadd_ps(qb, kv[g], acc[r][g]);
+        }
+    }
+    const __m256 scv = _mm256_set1_ps(scale);
+    #pragma GCC unroll 3
+    for (int r = 0; r < NR; r++)
+        #pragma GCC unroll 4
+        for (int g = 0; g < NG; g++) _mm256_store_ps(sc + r * ATTN_TILE + 8 * g, _mm256_mul_ps(acc[r][g], scv));
+}
+
+/* ot[r][c] = alpha_r ot[r][c] + sum_jj e[r][jj] V[jj][c] for rows r0 .. r0 +
+ * NR - 1 (NR <= 2), dims c0 .. c0 + 8 CW (MSK: masked past E; vmaskmovps is
+ * slow on AMD cores, so whole vectors use plain loads). */
+AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, const float *e, const float *alpha,
+                float *ot, int64_t r0, const int NR, const int CW, const int MSK) {
+    __m256 acc[2][4];
+    __m256i mk[4];
+    #pragma GCC unroll 4
+    for (int c = 0; c < CW; c++) mk[c] = mask8(E - c0 - 8 * c);
+    #pragma GCC unroll 2
+    for (int r = 0; r < NR; r++) {
+        const __m256 al = _mm256_set1_ps(alpha[r0 + r]);
+        #pragma GCC unroll 4
+        for (int c = 0; c < CW; c++)
+            acc[r][c] = _mm256_mul_ps(al, MSK ? _mm256_maskload_ps(ot + (r0 + r) * E + c0 + 8 * c, mk[c])
+                                              : _mm256_loadu_ps(ot + (r0 + r) * E + c0 + 8 * c));
+    }
+    for (int64_t jj = 0; jj < np; jj++) {
+        const float *vrow = vr + jj * ld + c0;
+        __m256 pb[2];
+        #pragma GCC unroll 2
+        for (int r = 0; r < NR; r++) pb[r] = _mm256_broadcast_ss(e + (r0 + r) * ATTN_TILE + jj);
+        #pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) {
+            const __m256 v = MSK ? _mm256_maskload_ps(vrow + 8 * c, mk[c]) : _mm256_loadu_ps(vrow + 8 * c);
+            #pragma GCC unroll 2
+            for (int r = 0; r < NR; r++) acc[r][c] = _mm256_fmadd_ps(pb[r], v, acc[r][c]);
+        }
+    }
+    #pragma GCC unroll 2
+    for (int r = 0; r < NR; r++)
+        #pragma GCC unroll 4
+        for (int c = 0; c < CW; c++) {
+            if (MSK) _mm256_maskstore_ps(ot + (r0 + r) * E + c0 + 8 * c, mk[c], acc[r][c]);
+            else _mm256_storeu_ps(ot + (r0 + r) * E + c0 + 8 * c, acc[r][c]);
+        }
+}
+
+#define KEYS_QK_CASES(NG)                                                                                     \
+    switch (nb) {                                                                                             \
+    case 3: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, 3, NG); break;         \
+    case 2: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, 2, NG); break;         \
+    default: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, 1, NG); break;        \
+    }
+
+#define KEYS_PV_CASES(NR)                                                                        \
+    if (E - c0 >= 32) keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 4, 0);                    \
+    else switch (cw) {                                                                           \
+        case 4: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 4, 1); break;                   \
+        case 3: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 3, 1); break;                   \
+        case 2: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 2, 1); break;                   \
+        default: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 1, 1); break;                  \
+        }
+
+/* The whole job (nr = nt * nh <= KEYS_MAX_ROWS).  Scratch as in the AVX-512
+ * file: ot [rows][E] and kt [8][E][8] where the lanes path keeps qt and ot,
+ * scores / weights [rows][ATTN_TILE] in pt, m, l, alpha there, kc and vc for
+ * 16-bit caches. */
+static void run_keys(const struct kern_attn_job *j, float *scr) {
+    const int64_t E = j->E, nh = j->nh, nr = j->nt * j->nh;
+    float *ot = scr, *kt = ot + 16 * E, *sc = scr + 2 * E * ATTN_ROWS;
+    float *m = sc + ATTN_TILE * ATTN_ROWS, *l = m + ATTN_ROWS, *alpha = l + ATTN_ROWS;
+    const float *qs[KEYS_MAX_ROWS];
+    int32_t npos[KEYS_MAX_ROWS];
+    int64_t nmax = 1;
+    for (int64_t r = 0; r < nr; r++) {
+        const int64_t t = r / nh, h = r % nh;
+        qs[r] = j->q + t * j->ldq + h * E;
+        npos[r] = j->n_pos[t];
+        if (npos[r] > nmax) nmax = npos[r];
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+        for (int64_t i = 0; i < E; i++) ot[r * E + i] = 0.0f;
+    }
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
+        const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
+        const float *kb = j->k16 ? scr + attn_conv_floats(E) : j->k + p0 * j->ldkv;
+        const float *vb = j->k16 ? kb + ATTN_TILE * E : j->v + p0 * j->ldkv;
+        const int64_t ld = j->k16 ? E : j->ldkv;
+        if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
+        keys_transpose(kb, ld, np, E, kt);
+        const int64_t ngr = (np + 7) / 8;
+        for (int64_t rb = 0; rb < nr; rb += 3) {
+            const int64_t nb = nr - rb < 3 ? nr - rb : 3;
+            int64_t g = 0;
+            for (; g + 4 <= ngr; g += 4) KEYS_QK_CASES(4)
+            for (; g < ngr; g++) KEYS_QK_CASES(1)
+        }
+        float sum[KEYS_MAX_ROWS];
+        for (int64_t r = 0; r < nr; r++) {
+            float *s = sc + r * ATTN_TILE;
+            const float mold = m[r];
+            __m256 mxv = _mm256_set1_ps(mold);
+            for (int64_t jj = 0; jj < np; jj += 8) {
+                const __m256 ok = _mm256_castsi256_ps(_mm256_and_si256(mask8(np - jj), mask8(npos[r] - p0 - jj)));
+                mxv = _mm256_max_ps(mxv, _mm256_blendv_ps(ninf, _mm256_load_ps(s + jj), ok));
+            }
+            __m128 h4 = _mm_max_ps(_mm256_castps256_ps128(mxv), _mm256_extractf128_ps(mxv, 1));
+            h4 = _mm_max_ps(h4, _mm_movehl_ps(h4, h4));
+            h4 = _mm_max_ss(h4, _mm_shuffle_ps(h4, h4, 1));
+            const float mx = _mm_cvtss_f32(h4); /* every row has position 0: finite from the first tile on */
+            mxv = _mm256_set1_ps(mx);
+            for (int64_t jj = 0; jj < np; jj += 8) {
+                const __m256i ld8 = mask8(np - jj);
+                const __m256 ok = _mm256_castsi256_ps(_mm256_and_si256(ld8, mask8(npos[r] - p0 - jj)));
+                const __m256 ev = _mm256_and_ps(ok, kern_exp256(_mm256_sub_ps(_mm256_load_ps(s + jj), mxv)));
+                _mm256_maskstore_ps(s + jj, ld8, ev);
+            }
+            alpha[r] = _mm256_cvtss_f32(kern_exp256(_mm256_set1_ps(mold - mx)));
+            m[r] = mx;
+            sum[r] = 0.0f;
+        }
+        for (int64_t jj = 0; jj < np; jj++)
+            for (int64_t r = 0; r < nr; r++) sum[r] += sc[r * ATTN_TILE + jj];
+        for (int64_t r = 0; r < nr; r++) l[r] = fmaf(l[r], alpha[r], sum[r]);
+        for (int64_t c0 = 0; c0 < E; c0 += 32) {
+            const int cw = (int)((E - c0 + 7) / 8 < 4 ? (E - c0 + 7) / 8 : 4);
+            int64_t r = 0;
+            for (; r + 2 <= nr; r += 2) KEYS_PV_CASES(2)
+            for (; r < nr; r++) KEYS_PV_CASES(1)
+        }
+    }
+    for (int64_t r = 0; r < nr; r++) {
+        const int64_t t = r / nh, h = r % nh;
+        float *o = j->o + t * j->ldo + h * E;
+        const float inv = 1.0f / l[r];
+        for (int64_t i = 0; i < E; i++) o[i] = ot[r * E + i] * inv;
+    }
+}
+
 static void attn_run_avx2(const struct kern_attn_job *j, void *scratch) {
     const int64_t nq = j->nt * j->nh;
+    if (nq <= KEYS_MAX_ROWS) {
+        run_keys(j, scratch);
+        return;
+    }
     for (int64_t r0 = 0; r0 < nq; r0 += 16) {
         const int64_t nr = nq - r0 < 16 ? nq - r0 : 16;
         if (nr > 8) lanes_pass(j, scratch, r0, nr, 2);
