@@ -28,6 +28,9 @@ for b in "$@"; do
         run_one "$b/$(basename "$t")" "$t"
     done
 done
+# The engine's batch and prompt-in-pieces checks once more with the AVX2
+# kernel tables (the CPUs without AVX-512 take those paths), first build only.
+[ -x "$1/tests/test_engine" ] && run_one "$1/test_engine (DEEPC_KERNELS=avx2)" env DEEPC_KERNELS=avx2 "$1/tests/test_engine"
 for t in tests/*_test.sh; do
     [ -f "$t" ] || continue
     run_one "$(basename "$t")" bash "$t" "$1/deepc"
