@@ -119,9 +119,9 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
-        const float *kb = j->k16 ? scr + attn_conv_floats(E) : j->k + p0 * j->ldkv;
-        const float *vb = j->k16 ? kb + ATTN_TILE * E : j->v + p0 * j->ldkv;
-        const int64_t ld = j->k16 ? E : j->ldkv;
+        const float *kb, *vb;
+        int64_t ld;
+        attn_tile_src(j, scr, p0, &kb, &vb, &ld);
         if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         int64_t jb = 0;
         for (; jb + 4 <= np; jb += 4) qk_block(kb + jb * ld, ld, E, qt, j->scale, pt + jb * ATTN_ROWS, NV, 4);
@@ -303,27 +303,18 @@ AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, 
  * scores / weights [rows][ATTN_TILE] in pt, m, l, alpha there, kc and vc for
  * 16-bit caches. */
 static void run_keys(const struct kern_attn_job *j, float *scr) {
-    const int64_t E = j->E, nh = j->nh, nr = j->nt * j->nh;
+    const int64_t E = j->E, nr = j->nt * j->nh;
     float *ot = scr, *kt = ot + 16 * E, *sc = scr + 2 * E * ATTN_ROWS;
     float *m = sc + ATTN_TILE * ATTN_ROWS, *l = m + ATTN_ROWS, *alpha = l + ATTN_ROWS;
     const float *qs[KEYS_MAX_ROWS];
     int32_t npos[KEYS_MAX_ROWS];
-    int64_t nmax = 1;
-    for (int64_t r = 0; r < nr; r++) {
-        const int64_t t = r / nh, h = r % nh;
-        qs[r] = j->q + t * j->ldq + h * E;
-        npos[r] = j->n_pos[t];
-        if (npos[r] > nmax) nmax = npos[r];
-        m[r] = -INFINITY;
-        l[r] = 0.0f;
-        for (int64_t i = 0; i < E; i++) ot[r * E + i] = 0.0f;
-    }
+    const int64_t nmax = attn_keys_init(j, qs, npos, m, l, ot);
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
-        const float *kb = j->k16 ? scr + attn_conv_floats(E) : j->k + p0 * j->ldkv;
-        const float *vb = j->k16 ? kb + ATTN_TILE * E : j->v + p0 * j->ldkv;
-        const int64_t ld = j->k16 ? E : j->ldkv;
+        const float *kb, *vb;
+        int64_t ld;
+        attn_tile_src(j, scr, p0, &kb, &vb, &ld);
         if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         keys_transpose(kb, ld, np, E, kt);
         const int64_t ngr = (np + 7) / 8;
@@ -367,12 +358,7 @@ static void run_keys(const struct kern_attn_job *j, float *scr) {
             for (; r < nr; r++) KEYS_PV_CASES(1)
         }
     }
-    for (int64_t r = 0; r < nr; r++) {
-        const int64_t t = r / nh, h = r % nh;
-        float *o = j->o + t * j->ldo + h * E;
-        const float inv = 1.0f / l[r];
-        for (int64_t i = 0; i < E; i++) o[i] = ot[r * E + i] * inv;
-    }
+    attn_keys_out(j, ot, l);
 }
 
 static void attn_run_avx2(const struct kern_attn_job *j, void *scratch) {

@@ -135,9 +135,9 @@ AI void lanes_pass(const struct kern_attn_job *j, float *scr, int64_t r0, int64_
     }
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
-        const float *kb = j->k16 ? scr + attn_conv_floats(E) : j->k + p0 * j->ldkv;
-        const float *vb = j->k16 ? kb + ATTN_TILE * E : j->v + p0 * j->ldkv;
-        const int64_t ld = j->k16 ? E : j->ldkv;
+        const float *kb, *vb;
+        int64_t ld;
+        attn_tile_src(j, scr, p0, &kb, &vb, &ld);
         if (j->ldkv == E) attn_prefetch_next(j, p0, nmax);
         if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         int64_t jb = 0;
@@ -340,26 +340,17 @@ AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, 
  * [4][E][16] where the lanes path keeps qt and ot; scores / weights sc
  * [16][ATTN_TILE] in pt; m, l, alpha as there; kc, vc for 16-bit caches. */
 static void run_keys(const struct kern_attn_job *j, float *scr) {
-    const int64_t E = j->E, nh = j->nh, nr = j->nt * j->nh;
+    const int64_t E = j->E, nr = j->nt * j->nh;
     float *ot = scr, *kt = ot + 16 * E, *sc = scr + 2 * E * ATTN_ROWS;
     float *m = sc + ATTN_TILE * ATTN_ROWS, *l = m + ATTN_ROWS, *alpha = l + ATTN_ROWS;
     const float *qs[16];
     int32_t npos[16];
-    int64_t nmax = 1;
-    for (int64_t r = 0; r < nr; r++) {
-        const int64_t t = r / nh, h = r % nh;
-        qs[r] = j->q + t * j->ldq + h * E;
-        npos[r] = j->n_pos[t];
-        if (npos[r] > nmax) nmax = npos[r];
-        m[r] = -INFINITY;
-        l[r] = 0.0f;
-        for (int64_t i = 0; i < E; i++) ot[r * E + i] = 0.0f;
-    }
+    const int64_t nmax = attn_keys_init(j, qs, npos, m, l, ot);
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
-        const float *kb = j->k16 ? scr + attn_conv_floats(E) : j->k + p0 * j->ldkv;
-        const float *vb = j->k16 ? kb + ATTN_TILE * E : j->v + p0 * j->ldkv;
-        const int64_t ld = j->k16 ? E : j->ldkv;
+        const float *kb, *vb;
+        int64_t ld;
+        attn_tile_src(j, scr, p0, &kb, &vb, &ld);
         if (j->ldkv == E) attn_prefetch_next(j, p0, nmax);
         if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         keys_transpose(kb, ld, np, E, kt);
@@ -405,12 +396,7 @@ static void run_keys(const struct kern_attn_job *j, float *scr) {
             for (; r < nr; r++) KEYS_PV_CASES(1)
         }
     }
-    for (int64_t r = 0; r < nr; r++) {
-        const int64_t t = r / nh, h = r % nh;
-        float *o = j->o + t * j->ldo + h * E;
-        const float inv = 1.0f / l[r];
-        for (int64_t i = 0; i < E; i++) o[i] = ot[r * E + i] * inv;
-    }
+    attn_keys_out(j, ot, l);
 }
 
 static void attn_run_avx512(const struct kern_attn_job *j, void *scratch) {

@@ -17,6 +17,7 @@
 #ifndef DC_KERN_ATTN_IMPL_H
 #define DC_KERN_ATTN_IMPL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <xmmintrin.h>
@@ -52,6 +53,44 @@ static inline __attribute__((always_inline)) void attn_prefetch_next(const struc
     for (int64_t o = 0; o < n * j->E * esz; o += 64) {
         _mm_prefetch(k + o, _MM_HINT_T1);
         _mm_prefetch(v + o, _MM_HINT_T1);
+    }
+}
+
+/* The K and V rows of the tile at p0 as f32 rows ld apart: the cache's own
+ * rows, or (a 16-bit cache) the scratch kc / vc the variant widens them into. */
+static inline void attn_tile_src(const struct kern_attn_job *j, float *scr, int64_t p0, const float **kb,
+                                 const float **vb, int64_t *ld) {
+    *kb = j->k16 ? scr + attn_conv_floats(j->E) : j->k + p0 * j->ldkv;
+    *vb = j->k16 ? *kb + ATTN_TILE * j->E : j->v + p0 * j->ldkv;
+    *ld = j->k16 ? j->E : j->ldkv;
+}
+
+/* Keys-in-lanes paths (rows r < nt * nh <= 16, row r = token r / nh, head
+ * r % nh): each row's query pointer and positions, m = -inf, l = 0, the
+ * unnormalized output ot [rows][E] = 0; returns the most positions. */
+static inline int64_t attn_keys_init(const struct kern_attn_job *j, const float **qs, int32_t *npos, float *m,
+                                     float *l, float *ot) {
+    const int64_t E = j->E, nh = j->nh, nr = j->nt * j->nh;
+    int64_t nmax = 1;
+    for (int64_t r = 0; r < nr; r++) {
+        const int64_t t = r / nh, h = r % nh;
+        qs[r] = j->q + t * j->ldq + h * E;
+        npos[r] = j->n_pos[t];
+        if (npos[r] > nmax) nmax = npos[r];
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+        for (int64_t i = 0; i < E; i++) ot[r * E + i] = 0.0f;
+    }
+    return nmax;
+}
+
+/* Keys-in-lanes paths: o of each row = ot[r] * (1 / l[r]). */
+static inline void attn_keys_out(const struct kern_attn_job *j, const float *ot, const float *l) {
+    const int64_t E = j->E, nh = j->nh, nr = j->nt * j->nh;
+    for (int64_t r = 0; r < nr; r++) {
+        float *o = j->o + (r / nh) * j->ldo + (r % nh) * E;
+        const float inv = 1.0f / l[r];
+        for (int64_t i = 0; i < E; i++) o[i] = ot[r * E + i] * inv;
     }
 }
 
