@@ -63,28 +63,22 @@ static void rms_row(float *y, const float *x, const float *w, int64_t n, float e
 /* rms_row of T rows: each row's double chain as rms_row sums it, rows 8 at a
  * time so that the chains overlap. */
 static void rms_rows(float *y, const float *x, const float *w, int64_t T, int64_t n, float eps) {
-    for (int64_t t0 = 0; t0 < T; t0 += 8) {
-        const int64_t nt = T - t0 < 8 ? T - t0 : 8;
+    int64_t t0 = 0;
+    for (; t0 + 8 <= T; t0 += 8) {
         const float *x0 = x + t0 * n;
         double ss[8] = {0.0};
-        if (nt == 8) /* a fixed trip count: the 8 sums stay in registers */
-            for (int64_t i = 0; i < n; i++) {
-#pragma GCC unroll 8
-                for (int t = 0; t < 8; t++) ss[t] += (double)x0[t * n + i] * (double)x0[t * n + i];
-            }
-        else
-            for (int64_t t = 0; t < nt; t++) {
-                double st = 0.0;
-                for (int64_t i = 0; i < n; i++) st += (double)x0[t * n + i] * (double)x0[t * n + i];
-                ss[t] = st;
-            }
-        for (int64_t t = 0; t < nt; t++) {
+        for (int64_t i = 0; i < n; i++) {
+#pragma GCC unroll 8 /* a fixed trip count: the 8 sums stay in registers */
+            for (int t = 0; t < 8; t++) ss[t] += (double)x0[t * n + i] * (double)x0[t * n + i];
+        }
+        for (int t = 0; t < 8; t++) {
             const float r = 1.0f / sqrtf((float)(ss[t] / (double)n) + eps);
             const float *xt = x0 + t * n;
             float *yt = y + (t0 + t) * n;
             for (int64_t i = 0; i < n; i++) yt[i] = w[i] * (xt[i] * r);
         }
     }
+    for (; t0 < T; t0++) rms_row(y + t0 * n, x + t0 * n, w, n, eps);
 }
 
 static inline void axpy(float *restrict y, float a, const float *restrict x, int64_t n) {

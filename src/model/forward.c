@@ -346,28 +346,27 @@ int fwd_seq_copy(struct fwd *f, int32_t src, int32_t dst, int64_t n) {
  * reference checks were made with; 8 interleaved partial sums moved a real
  * model's greedy answer at a near-tie, docs/PERFORMANCE.md entry 32); rows go
  * 8 at a time so that their chains overlap instead of waiting on each other. */
+static void rmsnorm_scale(float *y, const float *x, const float *w, int64_t D, float ss, float eps) {
+    const float r = 1.0f / sqrtf(ss / (float)D + eps);
+    for (int64_t i = 0; i < D; i++) y[i] = w[i] * (x[i] * r);
+}
+
 static void rmsnorm(float *y, const float *x, const float *w, int64_t T, int64_t D, float eps) {
-    for (int64_t t0 = 0; t0 < T; t0 += 8) {
-        const int64_t nt = T - t0 < 8 ? T - t0 : 8;
+    int64_t t0 = 0;
+    for (; t0 + 8 <= T; t0 += 8) {
         const float *x0 = x + t0 * D;
         float ss[8] = {0.0f};
-        if (nt == 8) /* a fixed trip count: the 8 sums stay in registers */
-            for (int64_t i = 0; i < D; i++) {
-#pragma GCC unroll 8
-                for (int t = 0; t < 8; t++) ss[t] += x0[t * D + i] * x0[t * D + i];
-            }
-        else
-            for (int64_t t = 0; t < nt; t++) {
-                float st = 0.0f; /* in a register (an array element would go through memory) */
-                for (int64_t i = 0; i < D; i++) st += x0[t * D + i] * x0[t * D + i];
-                ss[t] = st;
-            }
-        for (int64_t t = 0; t < nt; t++) {
-            const float *xt = x0 + t * D;
-            float *yt = y + (t0 + t) * D;
-            const float r = 1.0f / sqrtf(ss[t] / (float)D + eps);
-            for (int64_t i = 0; i < D; i++) yt[i] = w[i] * (xt[i] * r);
+        for (int64_t i = 0; i < D; i++) {
+#pragma GCC unroll 8 /* a fixed trip count: the 8 sums stay in registers */
+            for (int t = 0; t < 8; t++) ss[t] += x0[t * D + i] * x0[t * D + i];
         }
+        for (int t = 0; t < 8; t++) rmsnorm_scale(y + (t0 + t) * D, x0 + t * D, w, D, ss[t], eps);
+    }
+    for (; t0 < T; t0++) { /* the rest one at a time, the sum in a register */
+        const float *xt = x + t0 * D;
+        float ss = 0.0f;
+        for (int64_t i = 0; i < D; i++) ss += xt[i] * xt[i];
+        rmsnorm_scale(y + t0 * D, xt, w, D, ss, eps);
     }
 }
 
