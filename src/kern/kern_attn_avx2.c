@@ -220,13 +220,15 @@ static void keys_transpose(const float *k, int64_t ld, int64_t np, int64_t E, fl
 }
 
 /* sc[r][8 g + k] = scale * (q_r . K[8 g + k]) for rows r < NR, groups g < NG. */
-AI void keys_qk(const float *const *qs, const float *kt, int64_t E, float scale, float *sc, const int NR, const int NG) {
+AI void keys_qk(const float *const *qs, const float *kt, int64_t E, float scale, float *sc, struct attn_pf *pf, int npf,
+                const int NR, const int NG) {
     __m256 acc[3][4];
     #pragma GCC unroll 3
     for (int r = 0; r < NR; r++)
         #pragma GCC unroll 4
         for (int g = 0; g < NG; g++) acc[r][g] = _mm256_setzero_ps();
     for (int64_t i = 0; i < E; i++) {
+        attn_pf_step(pf, npf);
         __m256 kv[4];
         #pragma GCC unroll 4
         for (int g = 0; g < NG; g++) kv[g] = _mm256_load_ps(kt + (g * E + i) * 8);
@@ -248,7 +250,7 @@ AI void keys_qk(const float *const *qs, const float *kt, int64_t E, float scale,
  * NR - 1 (NR <= 2), dims c0 .. c0 + 8 CW (MSK: masked past E; vmaskmovps is
  * slow on AMD cores, so whole vectors use plain loads). */
 AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, const float *e, const float *alpha,
-                float *ot, int64_t r0, const int NR, const int CW, const int MSK) {
+                float *ot, int64_t r0, struct attn_pf *pf, int npf, const int NR, const int CW, const int MSK) {
     __m256 acc[2][4];
     __m256i mk[4];
     #pragma GCC unroll 4
@@ -262,6 +264,7 @@ AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, 
                                               : _mm256_loadu_ps(ot + (r0 + r) * E + c0 + 8 * c));
     }
     for (int64_t jj = 0; jj < np; jj++) {
+        attn_pf_step(pf, npf);
         const float *vrow = vr + jj * ld + c0;
         __m256 pb[2];
         #pragma GCC unroll 2
@@ -284,18 +287,18 @@ AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, 
 
 #define KEYS_QK_CASES(NG)                                                                                     \
     switch (nb) {                                                                                             \
-    case 3: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, 3, NG); break;         \
-    case 2: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, 2, NG); break;         \
-    default: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, 1, NG); break;        \
+    case 3: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, &pk, npk, 3, NG); break;         \
+    case 2: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, &pk, npk, 2, NG); break;         \
+    default: keys_qk(qs + rb, kt + g * E * 8, E, j->scale, sc + rb * ATTN_TILE + 8 * g, &pk, npk, 1, NG); break;        \
     }
 
 #define KEYS_PV_CASES(NR)                                                                        \
-    if (E - c0 >= 32) keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 4, 0);                    \
+    if (E - c0 >= 32) keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 4, 0);                    \
     else switch (cw) {                                                                           \
-        case 4: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 4, 1); break;                   \
-        case 3: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 3, 1); break;                   \
-        case 2: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 2, 1); break;                   \
-        default: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 1, 1); break;                  \
+        case 4: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 4, 1); break;                   \
+        case 3: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 3, 1); break;                   \
+        case 2: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 2, 1); break;                   \
+        default: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 1, 1); break;                  \
         }
 
 /* The whole job (nr = nt * nh <= KEYS_MAX_ROWS).  Scratch as in the AVX-512
@@ -310,11 +313,18 @@ static void run_keys(const struct kern_attn_job *j, float *scr) {
     int32_t npos[KEYS_MAX_ROWS];
     const int64_t nmax = attn_keys_init(j, qs, npos, m, l, ot);
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    struct attn_pf pk, pv;
+    attn_pf_start(j, nmax, &pk, &pv);
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
         const float *kb, *vb;
         int64_t ld;
         attn_tile_src(j, scr, p0, &kb, &vb, &ld);
+        /* the next tile's lines over this tile's q.K and p.V iterations */
+        attn_pf_upto(j, p0, nmax, &pk, &pv);
+        const int64_t ng8 = (np + 7) / 8, lk = (pk.end - pk.p) / 64, lv = (pv.end - pv.p) / 64,
+                      itk = (ng8 / 4 + ng8 % 4) * ((nr + 2) / 3) * E, itv = (nr + 1) / 2 * ((E + 31) / 32) * np;
+        const int npk = (int)((lk + itk - 1) / itk), npv = (int)((lv + itv - 1) / itv);
         if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         keys_transpose(kb, ld, np, E, kt);
         const int64_t ngr = (np + 7) / 8;

@@ -255,13 +255,15 @@ static void keys_transpose(const float *k, int64_t ld, int64_t np, int64_t E, fl
 
 /* sc[r][16 g + k] = scale * (q_r . K[16 g + k]) for rows r < NR of qs[],
  * groups g < NG (NG <= 2 at a time). */
-AI void keys_qk(const float *const *qs, const float *kt, int64_t E, float scale, float *sc, const int NR, const int NG) {
+AI void keys_qk(const float *const *qs, const float *kt, int64_t E, float scale, float *sc, struct attn_pf *pf, int npf,
+                const int NR, const int NG) {
     __m512 acc[8][2];
     #pragma GCC unroll 8
     for (int r = 0; r < NR; r++)
         #pragma GCC unroll 2
         for (int g = 0; g < NG; g++) acc[r][g] = _mm512_setzero_ps();
     for (int64_t i = 0; i < E; i++) {
+        attn_pf_step(pf, npf);
         __m512 kv[2];
         #pragma GCC unroll 2
         for (int g = 0; g < NG; g++) kv[g] = _mm512_load_ps(kt + (g * E + i) * 16);
@@ -282,7 +284,7 @@ AI void keys_qk(const float *const *qs, const float *kt, int64_t E, float scale,
 /* ot[r][c] = alpha_r ot[r][c] + sum_jj e[r][jj] V[jj][c] for rows r0 .. r0 +
  * NR - 1 (NR <= 2), dims c0 .. c0 + 16 CW (masked past E). */
 AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, const float *e, const float *alpha,
-                float *ot, int64_t r0, const int NR, const int CW) {
+                float *ot, int64_t r0, struct attn_pf *pf, int npf, const int NR, const int CW) {
     __m512 acc[2][8];
     __mmask16 mk[8];
     #pragma GCC unroll 8
@@ -295,6 +297,7 @@ AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, 
             acc[r][c] = _mm512_mul_ps(al, _mm512_maskz_loadu_ps(mk[c], ot + (r0 + r) * E + c0 + 16 * c));
     }
     for (int64_t jj = 0; jj < np; jj++) {
+        attn_pf_step(pf, npf);
         const float *vrow = vr + jj * ld + c0;
         __m512 pb[2];
         #pragma GCC unroll 2
@@ -314,26 +317,26 @@ AI void keys_pv(const float *vr, int64_t ld, int64_t np, int64_t E, int64_t c0, 
 
 #define KEYS_QK_CASES(NG)                                                                      \
     switch (nb) {                                                                              \
-    case 8: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 8, NG); break; \
-    case 7: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 7, NG); break; \
-    case 6: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 6, NG); break; \
-    case 5: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 5, NG); break; \
-    case 4: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 4, NG); break; \
-    case 3: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 3, NG); break; \
-    case 2: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 2, NG); break; \
-    default: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, 1, NG); break; \
+    case 8: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 8, NG); break; \
+    case 7: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 7, NG); break; \
+    case 6: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 6, NG); break; \
+    case 5: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 5, NG); break; \
+    case 4: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 4, NG); break; \
+    case 3: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 3, NG); break; \
+    case 2: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 2, NG); break; \
+    default: keys_qk(qs + rb, kt + g * E * 16, E, j->scale, sc + rb * ATTN_TILE + 16 * g, &pk, npk, 1, NG); break; \
     }
 
 #define KEYS_PV_CASES(NR)                                                         \
     switch (cw) {                                                                 \
-    case 8: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 8); break;           \
-    case 7: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 7); break;           \
-    case 6: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 6); break;           \
-    case 5: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 5); break;           \
-    case 4: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 4); break;           \
-    case 3: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 3); break;           \
-    case 2: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 2); break;           \
-    default: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, NR, 1); break;          \
+    case 8: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 8); break;           \
+    case 7: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 7); break;           \
+    case 6: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 6); break;           \
+    case 5: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 5); break;           \
+    case 4: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 4); break;           \
+    case 3: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 3); break;           \
+    case 2: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 2); break;           \
+    default: keys_pv(vb, ld, np, E, c0, sc, alpha, ot, r, &pv, npv, NR, 1); break;          \
     }
 
 /* The whole job (nr = nt * nh <= 16 rows).  Scratch: ot [16][E] and kt
@@ -346,12 +349,18 @@ static void run_keys(const struct kern_attn_job *j, float *scr) {
     const float *qs[16];
     int32_t npos[16];
     const int64_t nmax = attn_keys_init(j, qs, npos, m, l, ot);
+    struct attn_pf pk, pv;
+    attn_pf_start(j, nmax, &pk, &pv);
     for (int64_t p0 = 0; p0 < nmax; p0 += ATTN_TILE) {
         const int64_t np = nmax - p0 < ATTN_TILE ? nmax - p0 : ATTN_TILE;
         const float *kb, *vb;
         int64_t ld;
         attn_tile_src(j, scr, p0, &kb, &vb, &ld);
-        if (j->ldkv == E) attn_prefetch_next(j, p0, nmax);
+        /* the next tile's lines over this tile's q.K and p.V iterations */
+        attn_pf_upto(j, p0, nmax, &pk, &pv);
+        const int64_t lk = (pk.end - pk.p) / 64, lv = (pv.end - pv.p) / 64, itk = (np + 31) / 32 * ((nr + 7) / 8) * E,
+                      itv = (nr + 1) / 2 * ((E + 127) / 128) * np;
+        const int npk = (int)((lk + itk - 1) / itk), npv = (int)((lv + itv - 1) / itv);
         if (j->k16) widen_tile(j, p0, np, (float *)kb, (float *)vb);
         keys_transpose(kb, ld, np, E, kt);
         const int64_t ngr = (np + 15) / 16;

@@ -38,7 +38,8 @@ static inline size_t attn_tile_bytes(int64_t E) {
 
 /* With contiguous rows (ldkv == E: one KV head's positions in order, the
  * dense cache's layout), the K and V rows of the tile after the one at p0,
- * into L2 while this tile is computed (the rows otherwise arrive on demand:
+ * into L2 while this tile is computed; the rows-in-lanes path of the AVX-512
+ * variant issues them all at the tile's start (the rows otherwise arrive on demand:
  * SmolLM2 decode at 1,024 positions with the AVX-512 kernel 109-114 ->
  * 115-126 t/s; two or four tiles ahead, or into L1, less; the AVX2 kernel,
  * bound by its arithmetic, gained nothing and does not use it;
@@ -54,6 +55,49 @@ static inline __attribute__((always_inline)) void attn_prefetch_next(const struc
         _mm_prefetch(k + o, _MM_HINT_T1);
         _mm_prefetch(v + o, _MM_HINT_T1);
     }
+}
+
+/* The keys-in-lanes paths spread the same prefetch over the tile's work: a
+ * cursor per matrix over the next tile's bytes, advanced a few lines per
+ * iteration of the q.K and p.V loops, so the next tile streams in while this
+ * one computes (issued all at the tile's start, the prefetches queue behind
+ * each other and the arithmetic waits for them: a job of 6 rows x 1,024
+ * positions from DRAM ran no faster than with none). */
+struct attn_pf {
+    const char *p, *end;
+};
+
+static inline __attribute__((always_inline)) void attn_pf_step(struct attn_pf *c, int n) {
+    for (int i = 0; i < n; i++)
+        if (c->p < c->end) {
+            _mm_prefetch(c->p, _MM_HINT_T1);
+            c->p += 64;
+        }
+}
+
+/* Cursors over the K and V rows from the second tile on (empty when the job
+ * has one tile, or strided rows). */
+static inline void attn_pf_start(const struct kern_attn_job *j, int64_t nmax, struct attn_pf *k, struct attn_pf *v) {
+    k->p = k->end = v->p = v->end = NULL;
+    if (j->ldkv != j->E || nmax <= ATTN_TILE) return;
+    const int64_t o1 = ATTN_TILE * j->E;
+    k->p = k->end = j->k16 ? (const char *)(j->k16 + o1) : (const char *)(j->k + o1);
+    v->p = v->end = j->k16 ? (const char *)(j->v16 + o1) : (const char *)(j->v + o1);
+}
+
+/* Moves the cursors' ends to the end of the tile after the one at p0 (at
+ * most nmax positions); a cursor that fell behind carries on from where it
+ * stopped.  Two or three tiles ahead measured no faster. */
+static inline void attn_pf_upto(const struct kern_attn_job *j, int64_t p0, int64_t nmax, struct attn_pf *k,
+                                struct attn_pf *v) {
+    if (!k->p || p0 + ATTN_TILE >= nmax) return;
+    const int64_t e = p0 + 2 * ATTN_TILE < nmax ? p0 + 2 * ATTN_TILE : nmax;
+    const size_t bytes = (size_t)((e - p0 - ATTN_TILE) * j->E) * (j->k16 ? 2 : 4);
+    const int64_t o1 = (p0 + ATTN_TILE) * j->E;
+    const char *kn = j->k16 ? (const char *)(j->k16 + o1) : (const char *)(j->k + o1);
+    const char *vn = j->k16 ? (const char *)(j->v16 + o1) : (const char *)(j->v + o1);
+    if (kn + bytes > k->end) k->end = kn + bytes;
+    if (vn + bytes > v->end) v->end = vn + bytes;
 }
 
 /* The K and V rows of the tile at p0 as f32 rows ld apart: the cache's own
