@@ -106,6 +106,37 @@ static void test_greedy_is_argmax_lowest_id(void) {
     float inf3[3] = {-INFINITY, -INFINITY, NAN};
     T_CHECK(smp_sample(s, inf3, &r, err) == DC_EINVAL, "all -inf accepted");
     smp_free(s);
+    /* long rows (the fast path's 8-wide body and its tail): the maximum tied at
+     * ids in different lanes, NaNs around it, zeros of both signs; checked against
+     * a plain scan and against the same row sampled with logprobs on (the path
+     * that copies and penalises the logits) */
+    float big[1003];
+    for (int c = 0; c < 4; c++) {
+        rand_logits(big, 1003, 300 + (unsigned)c, 4.0f);
+        for (int i = 0; i < 1003; i += 37) big[i] = NAN;
+        if (c == 0) big[517] = big[14] = big[900] = 50.0f;          /* want 14 */
+        if (c == 1) big[1002] = 60.0f;                               /* the tail */
+        if (c == 2) for (int i = 0; i < 1003; i++) big[i] = i % 37 ? (i % 2 ? -0.0f : 0.0f) - (float)(i % 5) : NAN;
+        if (c == 3) big[8] = big[7] = INFINITY;                      /* no finite maximum */
+        int want = -1;
+        for (int i = 0; i < 1003; i++)
+            if (!isnan(big[i]) && (want < 0 || big[i] > big[want])) want = i;
+        s = make(1003, &p);
+        int rc = s ? smp_sample(s, big, &r, err) : -1;
+        if (c == 3) {
+            T_CHECK(rc == DC_EINVAL, "case 3: +inf maximum accepted (rc %d)", rc);
+        } else {
+            T_CHECK(rc == DC_OK && r.id == want, "case %d: argmax %d, got %d", c, want, r.id);
+            struct smp_params pl = p;
+            pl.logprobs = 1;
+            struct smp *s2 = make(1003, &pl);
+            struct smp_result r2;
+            T_CHECK(s2 && smp_sample(s2, big, &r2, err) == DC_OK && r2.id == r.id, "case %d: with logprobs %d, without %d",
+                    c, r2.id, r.id);
+            smp_free(s2);
+        }
+        smp_free(s);
+    }
 }
 
 static void test_top_k1_is_argmax(void) {

@@ -344,10 +344,35 @@ static int32_t draw(struct smp *s, size_t len, double lmax, double inv_t) {
     return s->cand[len - 1].id; /* rounding left target at the very top */
 }
 
+/* 1 if apply_penalties would change any logit. */
+static int penalties_active(const struct smp *s) {
+    const struct smp_params *p = &s->p;
+    const int32_t window = p->repeat_last_n < 0 ? SMP_MAX_LAST_N : p->repeat_last_n;
+    return (p->repeat_penalty != 1.0f && window > 0 && s->ring_n > 0) ||
+           ((p->frequency_penalty != 0.0f || p->presence_penalty != 0.0f) && s->n_seen > 0);
+}
+
 int smp_sample(struct smp *s, const float *logits, struct smp_result *res, char *err) {
     const struct smp_params *p = &s->p;
     size_t n = (size_t)s->n_vocab;
     memset(res, 0, sizeof *res);
+    if (p->temperature <= 0.0f && !p->logprobs && p->top_logprobs <= 0 && !penalties_active(s)) {
+        /* greedy with nothing to apply to the logits: the argmax straight from
+         * them (the same token: NaN never wins, lowest id on ties) - the
+         * maximum with 8 independent running maxima, then its first id */
+        float m8[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) m8[k] = logits[i + k] > m8[k] ? logits[i + k] : m8[k];
+        for (; i < n; i++) m8[0] = logits[i] > m8[0] ? logits[i] : m8[0];
+        float bv = m8[0];
+        for (int k = 1; k < 8; k++) bv = m8[k] > bv ? m8[k] : bv;
+        if (!isfinite(bv)) return dc_errf(err, DC_EINVAL, "sampler: logits have no finite maximum (%g)", (double)bv);
+        size_t best = 0;
+        while (logits[best] != bv) best++; /* bv is one of the logits */
+        res->id = (int32_t)best;
+        return DC_OK;
+    }
     for (size_t i = 0; i < n; i++) s->pen[i] = isnan(logits[i]) ? -INFINITY : logits[i];
     apply_penalties(s);
 
