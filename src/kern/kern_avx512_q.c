@@ -787,9 +787,31 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
         for (int t = 0; t < NT; t++) {
             __m512 p = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(dx[t * ld + b])), _mm512_cvtepi32_ps(s[t]));
             if (ty == Q5_Q4_1) p = _mm512_fmadd_ps(mw, _mm512_set1_ps(ax[t * ld + b].f), p);
+            if (nbg < 16 || !(b & 1)) {
+                pb[16 * t + b] = p;
+                continue;
+            }
+            /* A whole group sums q5_tree16_ps's tree as it goes: at odd b,
+             * each level whose operands now exist (slot b - 1 holds p_{b-1},
+             * b - 2 the pair before, b - 4 the quad, 7 the first half); the
+             * same additions as the tree at the group's end, so the same
+             * bits, but spread over the blocks instead of 15 adds per token
+             * in one burst (bench_kern n = 8, one core: +2 to +5 %). */
+            p = _mm512_add_ps(pb[16 * t + b - 1], p);
+            if (b & 2) {
+                p = _mm512_add_ps(pb[16 * t + b - 2], p);
+                if (b & 4) {
+                    p = _mm512_add_ps(pb[16 * t + b - 4], p);
+                    if (b & 8) {
+                        acc[t] = _mm512_add_ps(acc[t], _mm512_add_ps(pb[16 * t + 7], p));
+                        continue;
+                    }
+                }
+            }
             pb[16 * t + b] = p;
         }
     }
+    if (nbg == 16) return;
     for (int t = 0; t < NT; t++) {
         /* a partial group's missing blocks add +0 (written per block with a fixed
          * trip count: as a loop from nbg gcc called memset, once per tile and
