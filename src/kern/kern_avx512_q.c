@@ -747,80 +747,94 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
     if (ty == Q5_Q4_1) *mw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pr + 64 + 32 * j)));
 }
 
-/* acc[t] += the group trees of nbg <= 16 blocks for NT tokens, the weights
- * repacked on the stack (wb, dws, mws) or packed (pg: the group).
- * x, dx, ax: the group's first block in the driver's token-interleaved copy
- * (q5_gemm32): block b's 32 quants of token t at x + 32 (NT b + t), its
- * per-block values at [NT b + t]; pb: scratch for the products, [NT][16]
- * vectors. */
+/* The products p[t] of block b for NT tokens: the weights repacked on the
+ * stack (wb, dws, mws) or packed (pg: the group); x, dx, ax: the group's
+ * first block in the driver's token-interleaved copy (q5_gemm32): block b's
+ * 32 quants of token t at x + 32 (NT b + t), its per-block values at
+ * [NT b + t]. */
+Q5_INL void q5_blk32(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
+                     int b, const uint8_t *x, const float *dx, const union q5_ax *ax, int NT, __m512 *p) {
+    const uint8_t *q = x + (size_t)(32 * NT) * (size_t)b;
+    __m512i w[8];
+    __m512 dw, mw = _mm512_setzero_ps();
+    q5_wblock(ty, packed, wb, dws, mws, pg, packed && NT >= 2, b, w, &dw, &mw);
+    /* the tokens' sums are independent chains: interleave them; with
+     * few tokens each sum is split into NC chains too (i32 sums are
+     * exact, so the split changes no bits) */
+    const int NC = NT >= 4 ? 1 : NT == 1 ? 4 : 2;
+    __m512i s[Q5_NT], s2[4][Q5_NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        s2[0][t] = ty == Q5_Q4_1 ? _mm512_setzero_si512() : _mm512_set1_epi32(ax[NT * b + t].i);
+#pragma GCC unroll 4
+        for (int c = 1; c < NC; c++) s2[c][t] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; g++) {
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++)
+            s2[g % NC][t] = q5_dpb(s2[g % NC][t], w[g], q + 32 * t + 4 * g);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        s[t] = s2[0][t];
+#pragma GCC unroll 4
+        for (int c = 1; c < NC; c++) s[t] = _mm512_add_epi32(s[t], s2[c][t]);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        p[t] = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(dx[NT * b + t])), _mm512_cvtepi32_ps(s[t]));
+        if (ty == Q5_Q4_1) p[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ax[NT * b + t].f), p[t]);
+    }
+}
+
+/* acc[t] += the group trees of nbg <= 16 blocks for NT tokens (q5_blk32's
+ * arguments); pb: scratch for the products, [NT][16] vectors. */
 Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
                       int nbg, const uint8_t *x, const float *dx, const union q5_ax *ax, int NT, __m512 *acc,
                       __m512 *pb) {
-    for (int b = 0; b < nbg; b++) {
-        const uint8_t *q = x + (size_t)(32 * NT) * (size_t)b;
-        __m512i w[8];
-        __m512 dw, mw = _mm512_setzero_ps();
-        q5_wblock(ty, packed, wb, dws, mws, pg, packed && NT >= 2, b, w, &dw, &mw);
-        /* the tokens' sums are independent chains: interleave them; with
-         * few tokens each sum is split into NC chains too (i32 sums are
-         * exact, so the split changes no bits) */
-        const int NC = NT >= 4 ? 1 : NT == 1 ? 4 : 2;
-        __m512i s[Q5_NT], s2[4][Q5_NT];
+    if (nbg == 16) {
+        /* A whole group sums q5_tree16_ps's tree as it goes, blocks in pairs:
+         * the pair's sum in registers, then each level whose operands now
+         * exist (slot b - 2 holds the pair before, b - 4 the quad, 7 the
+         * first half); the same additions as the tree at the group's end, so
+         * the same bits, but spread over the blocks instead of 15 adds per
+         * token in one burst (log entry 40). */
+        for (int b = 1; b < 16; b += 2) {
+            __m512 pe[Q5_NT], po[Q5_NT];
+            q5_blk32(ty, packed, wb, dws, mws, pg, b - 1, x, dx, ax, NT, pe);
+            q5_blk32(ty, packed, wb, dws, mws, pg, b, x, dx, ax, NT, po);
 #pragma GCC unroll 8
-        for (int t = 0; t < NT; t++) {
-            s2[0][t] = ty == Q5_Q4_1 ? _mm512_setzero_si512() : _mm512_set1_epi32(ax[NT * b + t].i);
-#pragma GCC unroll 4
-            for (int c = 1; c < NC; c++) s2[c][t] = _mm512_setzero_si512();
-        }
-#pragma GCC unroll 8
-        for (int g = 0; g < 8; g++) {
-#pragma GCC unroll 8
-            for (int t = 0; t < NT; t++)
-                s2[g % NC][t] = q5_dpb(s2[g % NC][t], w[g], q + 32 * t + 4 * g);
-        }
-#pragma GCC unroll 8
-        for (int t = 0; t < NT; t++) {
-            s[t] = s2[0][t];
-#pragma GCC unroll 4
-            for (int c = 1; c < NC; c++) s[t] = _mm512_add_epi32(s[t], s2[c][t]);
-        }
-#pragma GCC unroll 8
-        for (int t = 0; t < NT; t++) {
-            __m512 p = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(dx[NT * b + t])), _mm512_cvtepi32_ps(s[t]));
-            if (ty == Q5_Q4_1) p = _mm512_fmadd_ps(mw, _mm512_set1_ps(ax[NT * b + t].f), p);
-            if (nbg < 16 || !(b & 1)) {
-                pb[16 * t + b] = p;
-                continue;
-            }
-            /* A whole group sums q5_tree16_ps's tree as it goes: at odd b,
-             * each level whose operands now exist (slot b - 1 holds p_{b-1},
-             * b - 2 the pair before, b - 4 the quad, 7 the first half); the
-             * same additions as the tree at the group's end, so the same
-             * bits, but spread over the blocks instead of 15 adds per token
-             * in one burst (bench_kern n = 8, one core: +2 to +5 %). */
-            p = _mm512_add_ps(pb[16 * t + b - 1], p);
-            if (b & 2) {
-                p = _mm512_add_ps(pb[16 * t + b - 2], p);
-                if (b & 4) {
-                    p = _mm512_add_ps(pb[16 * t + b - 4], p);
-                    if (b & 8) {
-                        acc[t] = _mm512_add_ps(acc[t], _mm512_add_ps(pb[16 * t + 7], p));
-                        continue;
+            for (int t = 0; t < NT; t++) {
+                __m512 p = _mm512_add_ps(pe[t], po[t]);
+                if (b & 2) {
+                    p = _mm512_add_ps(pb[16 * t + b - 2], p);
+                    if (b & 4) {
+                        p = _mm512_add_ps(pb[16 * t + b - 4], p);
+                        if (b & 8) {
+                            acc[t] = _mm512_add_ps(acc[t], _mm512_add_ps(pb[16 * t + 7], p));
+                            continue;
+                        }
                     }
                 }
+                pb[16 * t + b] = p;
             }
-            pb[16 * t + b] = p;
         }
+        return;
     }
-    if (nbg == 16) return;
+    for (int b = 0; b < nbg; b++) {
+        __m512 p[Q5_NT];
+        q5_blk32(ty, packed, wb, dws, mws, pg, b, x, dx, ax, NT, p);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) pb[16 * t + b] = p[t];
+    }
     for (int t = 0; t < NT; t++) {
         /* a partial group's missing blocks add +0 (written per block with a fixed
          * trip count: as a loop from nbg gcc called memset, once per tile and
          * token, ~1 % of a decode) */
-        if (nbg < 16)
 #pragma GCC unroll 16
-            for (int b = 0; b < 16; b++)
-                if (b >= nbg) pb[16 * t + b] = _mm512_setzero_ps();
+        for (int b = 0; b < 16; b++)
+            if (b >= nbg) pb[16 * t + b] = _mm512_setzero_ps();
         acc[t] = _mm512_add_ps(acc[t], q5_tree16_ps(pb + 16 * t));
     }
 }
