@@ -799,7 +799,7 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
          * exist (slot b - 2 holds the pair before, b - 4 the quad, 7 the
          * first half); the same additions as the tree at the group's end, so
          * the same bits, but spread over the blocks instead of 15 adds per
-         * token in one burst (log entry 40). */
+         * token in one burst (log entries 40-41). */
         for (int b = 1; b < 16; b += 2) {
             __m512 pe[Q5_NT], po[Q5_NT];
             q5_blk32(ty, packed, wb, dws, mws, pg, b - 1, x, dx, ax, NT, pe);
