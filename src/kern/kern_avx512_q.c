@@ -713,7 +713,7 @@ static void q5_pack_q4_1(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_
  * activation dword g in vector g) and its d (and m) as floats: from the
  * stack repack (wb, dws, mws) or, when pg is a packed group, from it. */
 Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
-                      int pf, int b, __m512i w[8], __m512 *dw, __m512 *mw) {
+                      int pf, int hi16, int b, __m512i w[8], __m512 *dw, __m512 *mw) {
     if (!packed) {
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(wb + 8 * b + g);
@@ -735,12 +735,14 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(q + 64 * g);
     } else {
-        const __m512i m4 = _mm512_set1_epi8(0x0f);
+        const __m512i m4 = _mm512_set1_epi8(0x0f), mf0 = _mm512_set1_epi8((char)0xf0);
 #pragma GCC unroll 4
         for (int g = 0; g < 4; g++) {
             const __m512i v = _mm512_load_si512(q + 64 * g);
             w[g] = _mm512_and_si512(v, m4);
-            w[g + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            /* hi16: the high nibbles left in place (16 x the quant; the caller
+             * sums them apart and shifts the sum back, exact) */
+            w[g + 4] = hi16 ? _mm512_and_si512(v, mf0) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
         }
     }
     *dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pr + 32 * j)));
@@ -757,11 +759,17 @@ Q5_INL void q5_blk32(int ty, int packed, const __m512i *wb, const float *dws, co
     const uint8_t *q = x + (size_t)(32 * NT) * (size_t)b;
     __m512i w[8];
     __m512 dw, mw = _mm512_setzero_ps();
-    q5_wblock(ty, packed, wb, dws, mws, pg, packed && NT >= 2, b, w, &dw, &mw);
+    /* One or two tokens from packed Q4 weights: the high nibbles' products
+     * come x16 in a chain of their own, shifted back once per block: 4
+     * shifts fewer per block for one more per token, and one token keeps
+     * two chains, not four (a Q4_0 block of 16 rows in cache, one token:
+     * 16.4 -> 15.4 cycles; log entry 42). */
+    const int hi16 = packed && ty != Q5_Q8_0 && NT <= 2;
+    q5_wblock(ty, packed, wb, dws, mws, pg, packed && NT >= 2, hi16, b, w, &dw, &mw);
     /* the tokens' sums are independent chains: interleave them; with
      * few tokens each sum is split into NC chains too (i32 sums are
      * exact, so the split changes no bits) */
-    const int NC = NT >= 4 ? 1 : NT == 1 ? 4 : 2;
+    const int NC = hi16 ? 2 : NT >= 4 ? 1 : NT == 1 ? 4 : 2;
     __m512i s[Q5_NT], s2[4][Q5_NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; t++) {
@@ -771,12 +779,17 @@ Q5_INL void q5_blk32(int ty, int packed, const __m512i *wb, const float *dws, co
     }
 #pragma GCC unroll 8
     for (int g = 0; g < 8; g++) {
+        const int c = hi16 ? g / 4 : g % NC;
 #pragma GCC unroll 8
         for (int t = 0; t < NT; t++)
-            s2[g % NC][t] = q5_dpb(s2[g % NC][t], w[g], q + 32 * t + 4 * g);
+            s2[c][t] = q5_dpb(s2[c][t], w[g], q + 32 * t + 4 * g);
     }
 #pragma GCC unroll 8
     for (int t = 0; t < NT; t++) {
+        if (hi16) { /* chain 0: low nibbles, chain 1: high x16 */
+            s[t] = _mm512_add_epi32(s2[0][t], _mm512_srai_epi32(s2[1][t], 4));
+            continue;
+        }
         s[t] = s2[0][t];
 #pragma GCC unroll 4
         for (int c = 1; c < NC; c++) s[t] = _mm512_add_epi32(s[t], s2[c][t]);
