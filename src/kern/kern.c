@@ -389,7 +389,8 @@ void kern_matmul_multi(const struct kern_ops *ops, int nm, const struct kern_mat
     for (int i = 0; i < nm && fuse; i++) {
         const int wt = w[i].type;
         const kern_vec_dot_fn dot = ops->vec_dot[wt] ? ops->vec_dot[wt] : kern_ops_ref.vec_dot[wt];
-        fuse = kern_mat_ok(&w[i]) && w[i].rows > 0 && w[i].type == w[0].type && w[i].cols == w[0].cols &&
+        fuse = kern_mat_ok(&w[i]) && w[i].rows > 0 && kern_act_type(w[i].type) == kern_act_type(w[0].type) &&
+               w[i].cols == w[0].cols &&
                dot == kern_ops_avx512.vec_dot[wt] && kern_mm_avx512[wt];
     }
     size_t bytes = 0;
