@@ -764,7 +764,6 @@ static void test_matmul_multi(void) {
     const int sets[][3] = {{DT_Q8_0, DT_Q8_0, DT_Q8_0}, {DT_Q4_0, DT_Q4_0, DT_Q4_0}, {DT_Q4_K, DT_Q4_K, DT_Q4_K},
                            {DT_Q4_K, DT_Q6_K, DT_Q4_K}, {DT_Q8_0, DT_Q4_K, DT_Q4_0}};
     const int64_t rows[3] = {300, 72, 41}, ns[3] = {1, 3, 9};
-    int fused_checked = 0;
     const int64_t steals0 = kern_steal_count();
     for (size_t si = 0; si < sizeof(sets) / sizeof(sets[0]); si++)
         for (int packed = 0; packed < 2; packed++)
@@ -804,12 +803,9 @@ static void test_matmul_multi(void) {
                             sp ? " (one-group pieces)" : "");
                 }
                 kern_set_piece_bytes(-1);
-                fused_checked += kern_act_type(sets[si][1]) == kern_act_type(sets[si][0]) &&
-                                 kern_act_type(sets[si][2]) == kern_act_type(sets[si][0]);
                 for (int i = 0; i < 3; i++) free((void *)m[i].data), free(pk[i]), free(y0[i]), free(y1[i]);
                 free(x), free(scr);
             }
-    T_CHECK(fused_checked >= 24, "%d sets with one activation type", fused_checked);
     /* the one-group pieces did make threads take from each other's ranges */
     T_CHECK(kern_steal_count() > steals0, "no piece was taken from another thread's range");
     printf("  %lld pieces taken from another thread's range\n", (long long)(kern_steal_count() - steals0));
