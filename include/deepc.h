@@ -59,6 +59,26 @@ void dc_model_free(struct dc_model *m); /* NULL is a no-op */
  * is created; a second call does nothing. */
 int dc_model_pack(struct dc_model *m, char *err);
 void dc_model_get_info(const struct dc_model *m, struct dc_model_info *info);
+/* The model's weight stream alone: every matrix a forward pass multiplies
+ * (all routed experts of a MoE layer) times one token, one call per matrix,
+ * back to back, with the kernels and threads of a decode step; one untimed
+ * pass, then reps timed ones (1..1000).  What decode's products reach when
+ * nothing runs between them.  Per weight type, the bytes and the seconds of
+ * the fastest pass. */
+#define DC_PRODUCTS_MAX_TYPES 16
+struct dc_products {
+    int64_t n_mats;          /* matrices in a pass */
+    uint64_t bytes;          /* weight bytes of a pass */
+    double best_s, median_s; /* the fastest and the median pass, seconds */
+    int reps, n_types;
+    struct {
+        const char *type_name; /* "Q4_0", ... */
+        int64_t n_mats;
+        uint64_t bytes;
+        double s;              /* seconds of the fastest pass spent on this type */
+    } types[DC_PRODUCTS_MAX_TYPES];
+};
+int dc_model_time_products(struct dc_model *m, int reps, struct dc_products *out, char *err);
 /* Name and type of weight tensor i (0 <= i < n), for inspection. */
 int64_t dc_model_n_tensors(const struct dc_model *m);
 int dc_model_tensor_info(const struct dc_model *m, int64_t i, const char **name, const char **type_name,

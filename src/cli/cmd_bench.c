@@ -2,7 +2,7 @@
  * cmd_bench.c - `deepc bench`: model speed and the machine's read bandwidth.
  *
  *   deepc bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--reps R] [--json]
- *                     [--membw | --membw-gbs GBS] [--membw-mib MIB]
+ *                     [--membw | --membw-gbs GBS] [--membw-mib MIB] [--products]
  *   deepc bench --membw [-t THREADS] [--membw-mib MIB] [--json]
  *
  * Prompt processing: one batched pass over -p token ids (fixed pseudo-random
@@ -16,7 +16,11 @@
  * measures it first with the same threads: kern_membw.h) it also prints the
  * decode's share of it.  The best of --reps repetitions is reported (least
  * disturbed by other load; --json also lists every repetition's decode
- * tokens/s, for medians).  GB = 1e9 bytes.
+ * tokens/s, for medians).  --products then times the model's weight stream
+ * alone (dc_model_time_products: every matrix times one token, back to back,
+ * --reps passes): its GB/s per weight type, and its share of the bandwidth,
+ * are the ceiling decode's products reach without the steps between them.
+ * GB = 1e9 bytes.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -34,6 +38,7 @@
 #define BENCH_USAGE                                                                                              \
     "usage: deepc bench MODEL [-p 512] [-n 128] [-t THREADS] [--ctx-depth N] [--reps R] [--json]\n"              \
     "                         [--membw | --membw-gbs GBS] [--membw-mib MIB] [--cache-type f32|f16|bf16|q8] [--repack]\n"            \
+    "                         [--products]\n"                                                                         \
     "       deepc bench --membw [-t THREADS] [--membw-mib MIB] [--json]\n"
 
 enum { BENCH_MEMBW_PASSES = 10, BENCH_MAX_REPS = 100 };
@@ -44,6 +49,7 @@ struct bench_opts {
     long n_prompt, n_gen, threads, depth, reps;
     int json;
     int repack;         /* dc_model_pack after loading */
+    int products;       /* also time the weight stream alone */
     int membw;          /* measure the read bandwidth */
     long membw_mib;     /* its buffer, MiB */
     double membw_gbs;   /* given bandwidth (0: none) */
@@ -55,6 +61,7 @@ struct bench_result {
     double fill_s;                /* seconds to fill --ctx-depth positions (0 if none) */
     double load_s;                /* seconds dc_model_load took (mapping, binding, packing) */
     double bytes_per_tok, gbs;    /* weight bytes per decoded token; achieved decode GB/s */
+    struct dc_products prod;      /* --products (prod.reps == 0 without it) */
 };
 
 static double now_s(void) {
@@ -92,6 +99,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o) {
         } else if (!strcmp(a, "--cache-type") && v) o->cache_type = argv[++i];
         else if (!strcmp(a, "--membw")) o->membw = 1;
         else if (!strcmp(a, "--repack")) o->repack = 1;
+        else if (!strcmp(a, "--products")) o->products = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!o->path && a[0] != '-') o->path = a;
         else {
@@ -167,6 +175,42 @@ static int bench_run(struct dc_session *s, const int32_t *ids, const struct benc
     return 0;
 }
 
+static struct json_object *bench_products_json(const struct dc_products *p, double bw) {
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "n_mats", json_object_new_int64(p->n_mats));
+    json_object_object_add(j, "bytes", json_object_new_double((double)p->bytes));
+    json_object_object_add(j, "passes", json_object_new_int(p->reps));
+    json_object_object_add(j, "best_s", json_object_new_double(p->best_s));
+    json_object_object_add(j, "median_s", json_object_new_double(p->median_s));
+    json_object_object_add(j, "gbs", json_object_new_double((double)p->bytes / p->best_s / 1e9));
+    if (bw > 0)
+        json_object_object_add(j, "bw_pct", json_object_new_double(100.0 * (double)p->bytes / p->best_s / 1e9 / bw));
+    struct json_object *ts = json_object_new_array();
+    for (int i = 0; i < p->n_types; i++) {
+        struct json_object *t = json_object_new_object();
+        json_object_object_add(t, "type", json_object_new_string(p->types[i].type_name));
+        json_object_object_add(t, "n_mats", json_object_new_int64(p->types[i].n_mats));
+        json_object_object_add(t, "bytes", json_object_new_double((double)p->types[i].bytes));
+        json_object_object_add(t, "s", json_object_new_double(p->types[i].s));
+        json_object_array_add(ts, t);
+    }
+    json_object_object_add(j, "types", ts);
+    return j;
+}
+
+static void bench_products_print(const struct dc_products *p, double bw) {
+    const double gbs = (double)p->bytes / p->best_s / 1e9;
+    printf("products %lld matrices x 1 token, back to back: %.1f MB, best %.3f ms (%.2f GB/s", (long long)p->n_mats,
+           (double)p->bytes / 1e6, p->best_s * 1e3, gbs);
+    if (bw > 0) printf(" = %.1f%% of %.2f GB/s", 100.0 * gbs / bw, bw);
+    printf("), median %.3f ms of %d passes\n", p->median_s * 1e3, p->reps);
+    for (int i = 0; i < p->n_types; i++)
+        printf("        %-5s %6lld %-8s %9.1f MB %9.3f ms %8.2f GB/s\n", p->types[i].type_name,
+               (long long)p->types[i].n_mats, p->types[i].n_mats == 1 ? "matrix" : "matrices",
+               (double)p->types[i].bytes / 1e6, p->types[i].s * 1e3,
+               p->types[i].s > 0 ? (double)p->types[i].bytes / p->types[i].s / 1e9 : 0.0);
+}
+
 static void bench_print(const struct bench_opts *o, const struct dc_model_info *mi, int nt,
                         const struct bench_result *r, double bw, const struct kern_membw_result *mr) {
     double share = bw > 0 ? 100.0 * r->gbs / bw : 0;
@@ -196,6 +240,7 @@ static void bench_print(const struct bench_opts *o, const struct dc_model_info *
         json_object_object_add(j, "load_s", json_object_new_double(r->load_s));
         json_object_object_add(j, "packed_bytes", json_object_new_double((double)mi->packed_bytes));
         json_object_object_add(j, "cache_type", json_object_new_string(o->cache_type ? o->cache_type : "f32"));
+        if (r->prod.reps > 0) json_object_object_add(j, "products", bench_products_json(&r->prod, bw));
         printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
         json_object_put(j);
         return;
@@ -220,6 +265,7 @@ static void bench_print(const struct bench_opts *o, const struct dc_model_info *
     if (mi->n_expert > 0)
         printf("        (MoE: %lld of %lld experts per token; all weights %.1f MB)\n", (long long)mi->n_expert_used,
                (long long)mi->n_expert, (double)mi->weight_bytes / 1e6);
+    if (r->prod.reps > 0) bench_products_print(&r->prod, bw);
 }
 
 static void bench_print_membw(const struct bench_opts *o, const struct kern_membw_result *r) {
@@ -282,6 +328,10 @@ static int bench_model(const struct bench_opts *o, int nt, double bw, const stru
      * cache reads (growing with depth) are not counted. */
     r.bytes_per_tok = (double)(mi.active_bytes_per_token ? mi.active_bytes_per_token : mi.weight_bytes);
     r.gbs = r.bytes_per_tok * r.tg_tps / 1e9;
+    if (o->products && dc_model_time_products(m, (int)o->reps, &r.prod, err)) {
+        fprintf(stderr, "deepc: %s\n", err);
+        goto done;
+    }
     bench_print(o, &mi, nt, &r, bw, mr);
     rc = 0;
 done:

@@ -12,6 +12,7 @@
 #include "kern.h"
 #include "model.h"
 #include "tensor.h"
+#include "wstream.h"
 
 struct dc_model {
     struct model *m;
@@ -36,6 +37,24 @@ int dc_model_load(struct dc_model **out, const char *path, char *err) {
 }
 
 int dc_model_pack(struct dc_model *m, char *err) { return model_pack(m->m, err); }
+
+_Static_assert(DC_PRODUCTS_MAX_TYPES == WSTREAM_MAX_TYPES, "one type table size");
+
+int dc_model_time_products(struct dc_model *m, int reps, struct dc_products *out, char *err) {
+    memset(out, 0, sizeof(*out));
+    struct wstream_result r;
+    int rc = wstream_time(m->m, reps, &r, err);
+    if (rc) return rc;
+    *out = (struct dc_products){.n_mats = r.n_mats, .bytes = r.bytes, .best_s = r.best_s, .median_s = r.median_s,
+                                .reps = r.reps, .n_types = r.n_types};
+    for (int i = 0; i < r.n_types; i++) {
+        out->types[i].type_name = dtype_name(r.types[i].type);
+        out->types[i].n_mats = r.types[i].n_mats;
+        out->types[i].bytes = r.types[i].bytes;
+        out->types[i].s = r.types[i].s;
+    }
+    return DC_OK;
+}
 
 void dc_model_free(struct dc_model *m) {
     if (!m) return;

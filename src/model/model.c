@@ -573,10 +573,7 @@ static int bind_deepseek2(struct model *m, char *err) {
 
 /* ---- packed weights ------------------------------------------------------- */
 
-/* Calls fn on every matrix a forward pass multiplies with the plain matmul:
- * not the embedding table (rows are looked up) nor the per-head W_UK of an
- * unsplit kv_b (multiplied transposed). */
-static void each_matmul_mat(struct model *m, void (*fn)(struct model_mat *, void *), void *arg) {
+void model_each_matmul(struct model *m, void (*fn)(struct model_mat *, void *), void *arg) {
     const struct hparams *hp = &m->hp;
     fn(&m->output, arg);
     for (int64_t l = 0; l < hp->n_layer; l++) {
@@ -633,7 +630,7 @@ static uint64_t mem_available(void) {
 int model_pack(struct model *m, char *err) {
     if (m->packed) return DC_OK;
     struct pack_list pl = {0};
-    each_matmul_mat(m, pack_collect, &pl); /* count */
+    model_each_matmul(m, pack_collect, &pl); /* count */
     if (pl.n == 0) return DC_OK;
     const size_t n = pl.n, total = pl.total;
     /* the copy is anonymous memory: refuse up front rather than let the
@@ -658,7 +655,7 @@ int model_pack(struct model *m, char *err) {
 #ifdef MADV_HUGEPAGE
     (void)madvise(buf, (total + huge - 1) & ~(huge - 1), MADV_HUGEPAGE); /* advice only: 4 KiB pages also work */
 #endif
-    each_matmul_mat(m, pack_collect, &pl); /* record */
+    model_each_matmul(m, pack_collect, &pl); /* record */
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < pl.n; i++) {
         struct model_mat *w = pl.mats[i];

@@ -141,6 +141,13 @@ struct model {
  * created from m (nothing may be running on it); a second call is a no-op. */
 int model_pack(struct model *m, char *err);
 
+/* Calls fn on every matrix slot a forward pass multiplies with the plain
+ * matmul, in a fixed order (the output head, then each layer's): not the
+ * embedding table (rows are looked up) nor the per-head W_UK of an unsplit
+ * kv_b (multiplied transposed).  A slot the model does not have comes with
+ * rows == 0 or data == NULL, which fn must skip. */
+void model_each_matmul(struct model *m, void (*fn)(struct model_mat *, void *), void *arg);
+
 /* Loads and binds.  *out owns everything; free with model_free. */
 int model_load(struct model **out, const char *path, char *err);
 void model_free(struct model *m); /* NULL is a no-op */
