@@ -203,9 +203,9 @@ static void bench_products_print(const struct dc_products *p, double bw) {
     printf("products %lld matrices x 1 token, back to back: %.1f MB, best %.3f ms (%.2f GB/s", (long long)p->n_mats,
            (double)p->bytes / 1e6, p->best_s * 1e3, gbs);
     if (bw > 0) printf(" = %.1f%% of %.2f GB/s", 100.0 * gbs / bw, bw);
-    printf("), median %.3f ms of %d passes\n", p->median_s * 1e3, p->reps);
+    printf("), median %.3f ms of %d pass%s\n", p->median_s * 1e3, p->reps, p->reps == 1 ? "" : "es");
     for (int i = 0; i < p->n_types; i++)
-        printf("        %-5s %6lld %-8s %9.1f MB %9.3f ms %8.2f GB/s\n", p->types[i].type_name,
+        printf("        %-7s %6lld %-8s %9.1f MB %9.3f ms %8.2f GB/s\n", p->types[i].type_name,
                (long long)p->types[i].n_mats, p->types[i].n_mats == 1 ? "matrix" : "matrices",
                (double)p->types[i].bytes / 1e6, p->types[i].s * 1e3,
                p->types[i].s > 0 ? (double)p->types[i].bytes / p->types[i].s / 1e9 : 0.0);
