@@ -100,7 +100,7 @@ int wstream_time(struct model *m, int reps, struct wstream_result *r, char *err)
             t = t1;
         }
         if (p < 0) continue;
-        pass_s[p] = t - t0;
+        pass_s[p] = t - t0 > 1e-9 ? t - t0 : 1e-9; /* never 0: callers divide by it */
         if (best < 0 || pass_s[p] < best) {
             best = pass_s[p];
             memcpy(type_s + WSTREAM_MAX_TYPES, type_s, (size_t)WSTREAM_MAX_TYPES * sizeof(*type_s));
