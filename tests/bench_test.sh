@@ -59,13 +59,15 @@ check no_repack_json "j['packed_bytes'] == 0"
 
 # 6. --products: every matrix of the file times one token, back to back.  Which matrices and how many bytes is
 # recomputed here from the GGUF header (a reader of its own below, not deepc's): every 2-D tensor but the
-# embedding table, plus the embedding table itself when the file has no output.weight (a tied head); for a MoE
-# file also the bytes of all tensors of 2 or more dimensions (the experts are 3-D) and those of attn_kv_b.
+# embedding table, plus the embedding table itself when the file has no output.weight (a tied head), in all and
+# per type; for a MoE file also the bytes of all tensors of 2 or more dimensions (the experts are 3-D) and those
+# of attn_kv_b.
 gguf_matrices() {
     python3 - "$1" <<'PY'
 import struct, sys
 BLK = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 8: (32, 34), 12: (256, 144), 13: (256, 176), 14: (256, 210),
        30: (1, 2)}
+NAME = {0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 8: 'Q8_0', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 30: 'BF16'}
 f = open(sys.argv[1], 'rb')
 def rd(fmt):
     return struct.unpack('<' + fmt, f.read(struct.calcsize('<' + fmt)))[0]
@@ -88,27 +90,41 @@ for _ in range(nt):
     be, bb = BLK[ty]
     size = dims[0] // be * bb
     for d in dims[1:]: size *= d
-    names[name] = (nd, size)
+    names[name] = (nd, size, ty)
 tied = 'output.weight' not in names
 all_bytes = kvb = 0
-for name, (nd, size) in names.items():
+for name, (nd, size, ty) in names.items():
     if name == 'token_embd.weight' and not tied: continue
     if nd == 2: mats += 1; nbytes += size
     if nd >= 2: all_bytes += size
     if 'attn_kv_b' in name: kvb += size
-print(mats, nbytes, all_bytes, kvb)
+per_type = {}
+for name, (nd, size, ty) in names.items():
+    if nd == 2 and (name != 'token_embd.weight' or tied):
+        n, b = per_type.get(NAME[ty], (0, 0)); per_type[NAME[ty]] = (n + 1, b + size)
+print(mats, nbytes, all_bytes, kvb, ','.join(f'{k}:{n}:{b}' for k, (n, b) in sorted(per_type.items())))
 PY
 }
-read -r want_mats want_bytes _ _ < <(gguf_matrices "$dense")
+read -r want_mats want_bytes _ _ want_types < <(gguf_matrices "$dense")
 for t in 1 2; do
     "$deepc" bench "$dense" -p 0 -n 2 --reps 3 -t $t --products --membw-gbs 10 --json >"$out" 2>&1
-    check products_t$t "j['products']['n_mats'] == $want_mats and j['products']['bytes'] == $want_bytes and j['products']['passes'] == 3 and 0 < j['products']['best_s'] <= j['products']['median_s'] and math.isclose(j['products']['gbs'], j['products']['bytes'] / j['products']['best_s'] / 1e9, rel_tol=1e-9) and math.isclose(j['products']['bw_pct'], 10 * j['products']['gbs'], rel_tol=1e-9) and sum(t['bytes'] for t in j['products']['types']) == $want_bytes and sum(t['n_mats'] for t in j['products']['types']) == $want_mats and [t['type'] for t in j['products']['types']] == ['Q8_0'] and 0 < j['products']['types'][0]['s'] <= j['products']['best_s']"
+    check products_t$t "j['products']['n_mats'] == $want_mats and j['products']['bytes'] == $want_bytes and j['products']['passes'] == 3 and 0 < j['products']['best_s'] <= j['products']['median_s'] and math.isclose(j['products']['gbs'], j['products']['bytes'] / j['products']['best_s'] / 1e9, rel_tol=1e-9) and math.isclose(j['products']['bw_pct'], 10 * j['products']['gbs'], rel_tol=1e-9) and sum(t['bytes'] for t in j['products']['types']) == $want_bytes and sum(t['n_mats'] for t in j['products']['types']) == $want_mats and sorted(f\"{t['type']}:{t['n_mats']}:{int(t['bytes'])}\" for t in j['products']['types']) == '$want_types'.split(',') and all(0 < t['s'] <= j['products']['best_s'] for t in j['products']['types'])"
 done
+# the real SmolLM2 file: two weight types, and its head is the embedding table (tied)
+real=.deps/models/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ -f "$real" ]; then
+    read -r want_mats want_bytes _ _ want_types < <(gguf_matrices "$real")
+    "$deepc" bench "$real" -p 0 -n 1 --reps 1 -t 2 --products --json >"$out" 2>&1
+    check products_real "j['products']['n_mats'] == $want_mats and j['products']['bytes'] == $want_bytes and sorted(f\"{t['type']}:{t['n_mats']}:{int(t['bytes'])}\" for t in j['products']['types']) == '$want_types'.split(',')"
+else
+    fail products_real "$real missing (tools/setup.sh fetches it)"
+fi
+read -r want_mats want_bytes _ _ _ < <(gguf_matrices "$dense")
 # the packed weights give the same count and bytes; a MoE model times all its experts (more than a token reads)
 "$deepc" bench "$dense" -p 0 -n 1 --reps 1 -t 2 --repack --products --json >"$out" 2>&1
 check products_repack "j['products']['n_mats'] == $want_mats and j['products']['bytes'] == $want_bytes"
 # (all of them: every expert, and of attn_kv_b the value half and not the key half multiplied transposed)
-read -r _ _ all_bytes kvb_bytes < <(gguf_matrices "$ds")
+read -r _ _ all_bytes kvb_bytes _ < <(gguf_matrices "$ds")
 "$deepc" bench "$ds" -p 0 -n 1 --reps 2 -t 2 --products --json >"$out" 2>&1
 check products_moe "$all_bytes - $kvb_bytes <= j['products']['bytes'] <= $all_bytes and j['products']['bytes'] > j['weight_bytes_per_token'] and sum(t['bytes'] for t in j['products']['types']) == j['products']['bytes'] and sum(t['n_mats'] for t in j['products']['types']) == j['products']['n_mats']"
 "$deepc" bench "$dense" -p 0 -n 1 --reps 2 -t 1 --products >"$out" 2>&1
