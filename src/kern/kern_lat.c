@@ -83,19 +83,28 @@ static float lat_q8_max(const float *x, int64_t n) {
 }
 
 /* The code of x for the part whose max|x| is mx. */
-static inline int8_t lat_q8_code(float x, float mx) {
-    const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-    const long v = isfinite(x) ? lrintf(x * inv) : 0;
-    return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+static inline float lat_q8_inv(float mx) { return mx > 0.0f ? 127.0f / mx : 0.0f; }
+/* x's code for inv = lat_q8_inv(max |x|): x inv rounded to nearest, ties to
+ * even (what lrintf does in the default rounding mode, without its library
+ * call: adding and removing 1.5 x 2^23 leaves the rounded value of any |y| <
+ * 2^22), clamped to +-127; a product that is not a number (an overflowed
+ * inv) gives -127, as lrintf's result clamped did. */
+static inline int8_t lat_q8_code(float x, float inv) {
+    if (!isfinite(x)) return 0;
+    const float y = x * inv;
+    if (y != y) return -127;
+    if (y >= 127.0f) return 127;
+    if (y <= -127.0f) return -127;
+    return (int8_t)(int)((y + 12582912.0f) - 12582912.0f); /* IEEE arithmetic: not folded */
 }
 
 void kern_lat_q8_put(uint8_t *k, int8_t *v, float *s, int64_t pos, const float *row, int64_t R, int64_t W) {
-    const float mc = lat_q8_max(row, R), mr = lat_q8_max(row + R, W - R);
+    const float mc = lat_q8_max(row, R), mr = lat_q8_max(row + R, W - R), ic = lat_q8_inv(mc), ir = lat_q8_inv(mr);
     const int64_t g = pos / 16, lane = pos % 16;
     uint8_t *kg = k + g * 16 * W;
     int8_t *vg = v + (pos / 4) * 4 * R;
     for (int64_t i = 0; i < W; i++) {
-        const int8_t c = lat_q8_code(row[i], i < R ? mc : mr);
+        const int8_t c = lat_q8_code(row[i], i < R ? ic : ir);
         kg[(i / 4) * 64 + lane * 4 + i % 4] = (uint8_t)(c + 128);
         if (i < R) vg[i * 4 + pos % 4] = c;
     }
@@ -104,12 +113,15 @@ void kern_lat_q8_put(uint8_t *k, int8_t *v, float *s, int64_t pos, const float *
 }
 
 void kern_lat_q8_query(const float *q, int64_t R, int64_t W, int8_t *q8, struct kern_lat_q8_head *qh) {
-    const float mc = lat_q8_max(q, R), mr = lat_q8_max(q + R, W - R);
+    const float mc = lat_q8_max(q, R), mr = lat_q8_max(q + R, W - R), ic = lat_q8_inv(mc), ir = lat_q8_inv(mr);
     int32_t bc = 0, br = 0;
-    for (int64_t i = 0; i < W; i++) {
-        q8[i] = lat_q8_code(q[i], i < R ? mc : mr);
-        if (i < R) bc += q8[i];
-        else br += q8[i];
+    for (int64_t i = 0; i < R; i++) {
+        q8[i] = lat_q8_code(q[i], ic);
+        bc += q8[i];
+    }
+    for (int64_t i = R; i < W; i++) {
+        q8[i] = lat_q8_code(q[i], ir);
+        br += q8[i];
     }
     qh->dc = mc / 127.0f;
     qh->dr = mr / 127.0f;

@@ -244,7 +244,8 @@ void ds_route(const struct hparams *hp, const float *z, const float *bias, float
  * exp(m_old - m_new).  The segments' results are merged in order (ds_merge).
  * Small passes (decode) make one work item per (token, segment) with all heads
  * - a cache row is read once for every head, and the threads share a token's
- * positions - and merge per (token, head) afterwards; larger passes make one
+ * positions; at short contexts per (head block, token, segment) instead - and
+ * merge per (token, head) afterwards, all in one parallel region; larger passes make one
  * item per (token, head block) that walks the segments in order.  Segments,
  * tiles and head blocks never depend on the batch, and both ways do the same
  * operations per head, so a token's output has the same bits whether it is
@@ -316,54 +317,77 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
     const struct hparams *hp = &f->m->hp;
     const int64_t H = hp->n_head, R = hp->kv_lora_rank, SEG = f->lat_seg;
     const int64_t hb = H < DS_ATT_HB ? H : DS_ATT_HB, nhb = (H + hb - 1) / hb;
+    const size_t pstride = (size_t)H * (size_t)(R + 2); /* one segment's partial: m[H], l[H], acc[H][R] */
+    if (T <= f->lat_part_tok && T <= DS_SMALL_T) {
+        int64_t first[DS_SMALL_T + 1], npos = 0, big = 0;
+        first[0] = 0;
+        for (int64_t t = 0; t < T; t++) {
+            first[t + 1] = first[t] + (toks[t].pos + SEG) / SEG;
+            npos += toks[t].pos + 1;
+            big = toks[t].pos + 1 > big ? toks[t].pos + 1 : big;
+        }
+        big = big < SEG ? big : SEG; /* the longest segment */
+        /* Items: (token, segment) with all heads, so that a cache row is read
+         * once for every head.  When whole segments cannot be shared out
+         * evenly (the longest is over 1.25 x a thread's share of the
+         * positions: a short context), the items are (head block, token,
+         * segment), head blocks outermost, and each thread reads about its
+         * share of the heads over all positions.  A head's arithmetic is the
+         * same either way (the kernels treat each head on its own). */
+        const int64_t nblk = 4 * big * (int64_t)f->n_threads > 5 * npos ? nhb : 1, bw = nblk > 1 ? hb : H;
+        const int64_t total = npos * H;
+        /* One region: the queries' codes (8-bit cache), the items, the merge.
+         * Each thread takes a contiguous run of items holding about its share
+         * of the work (positions x heads): an item goes to the thread whose
+         * share holds the item's middle.  (Equal item counts would give one
+         * thread two whole segments more than the other when the last segment
+         * is short.) */
+#pragma omp parallel num_threads(f->n_threads)
+        {
+            const int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+            if (f->kv_q8k) { /* the queries as 8-bit codes */
+#pragma omp for schedule(static)
+                for (int64_t i = 0; i < T * H; i++)
+                    kern_lat_q8_query(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
+                                      f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
+            }
+            float *w = f->lat_work + (size_t)ith * DS_LAT_WORK(H, R);
+            int64_t before = 0; /* work of the items before the current one */
+            for (int64_t b = 0; b < nblk; b++) {
+                const int64_t h0 = b * bw, nh = h0 + bw < H ? bw : H - h0;
+                for (int64_t t = 0, it = 0; t < T; t++) {
+                    const int64_t P = toks[t].pos + 1;
+                    for (int64_t sg = 0; it < first[t + 1]; sg++, it++) {
+                        const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, work = (j1 - j0) * nh;
+                        const int64_t owner = (2 * before + work) * nth / (2 * total);
+                        before += work;
+                        if (owner != ith) continue;
+                        float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
+                        ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, part + h0, part + H + h0,
+                                   w + DS_ATT_HB * DS_ATT_TILE_Q8, part + 2 * H + (size_t)h0 * (size_t)R);
+                    }
+                }
+            }
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (int64_t it = 0; it < T * H; it++) {
+                const int64_t t = it / H, h = it % H, ns = first[t + 1] - first[t];
+                float *out = f->o_lat + (size_t)it * (size_t)R, M = 0.0f, L = 0.0f;
+                for (int64_t sg = 0; sg < ns; sg++) {
+                    const float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
+                    ds_merge(R, &M, &L, out, part[h], part[H + h], part + 2 * H + h * R, sg == 0);
+                }
+                const float inv = 1.0f / L;
+                for (int64_t c = 0; c < R; c++) out[c] = out[c] * inv;
+            }
+        }
+        return;
+    }
     if (f->kv_q8k) { /* the queries as 8-bit codes */
 #pragma omp parallel for schedule(static) num_threads(f->n_threads)
         for (int64_t i = 0; i < T * H; i++)
             kern_lat_q8_query(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
                               f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
-    }
-    const size_t pstride = (size_t)H * (size_t)(R + 2); /* one segment's partial: m[H], l[H], acc[H][R] */
-    if (T <= f->lat_part_tok && T <= DS_SMALL_T) {
-        int64_t first[DS_SMALL_T + 1], npos = 0;
-        first[0] = 0;
-        for (int64_t t = 0; t < T; t++) {
-            first[t + 1] = first[t] + (toks[t].pos + SEG) / SEG;
-            npos += toks[t].pos + 1;
-        }
-        /* Each thread takes a contiguous run of (token, segment) items holding about
-         * its share of the positions: the item goes to the thread whose share holds
-         * the item's middle position.  (Equal item counts would give one thread two
-         * whole segments more than the other when the last segment is short.) */
-#pragma omp parallel num_threads(f->n_threads)
-        {
-            const int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
-            float *w = f->lat_work + (size_t)ith * DS_LAT_WORK(H, R);
-            int64_t before = 0; /* positions of the items before `it` */
-            for (int64_t t = 0, it = 0; t < T; t++) {
-                const int64_t P = toks[t].pos + 1;
-                for (int64_t sg = 0; it < first[t + 1]; sg++, it++) {
-                    const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, len = j1 - j0;
-                    const int64_t owner = (2 * before + len) * nth / (2 * npos);
-                    before += len;
-                    if (owner != ith) continue;
-                    float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
-                    ds_att_seg(f, layer, &toks[t], t, j0, j1, 0, H, w, part, part + H, w + DS_ATT_HB * DS_ATT_TILE_Q8,
-                               part + 2 * H);
-                }
-            }
-        }
-#pragma omp parallel for schedule(static) num_threads(f->n_threads)
-        for (int64_t it = 0; it < T * H; it++) {
-            const int64_t t = it / H, h = it % H, ns = first[t + 1] - first[t];
-            float *out = f->o_lat + (size_t)it * (size_t)R, M = 0.0f, L = 0.0f;
-            for (int64_t sg = 0; sg < ns; sg++) {
-                const float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
-                ds_merge(R, &M, &L, out, part[h], part[H + h], part + 2 * H + h * R, sg == 0);
-            }
-            const float inv = 1.0f / L;
-            for (int64_t c = 0; c < R; c++) out[c] = out[c] * inv;
-        }
-        return;
     }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
     for (int64_t it = 0; it < T * nhb; it++) {
