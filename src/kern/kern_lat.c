@@ -82,7 +82,7 @@ static float lat_q8_max(const float *x, int64_t n) {
     return mx;
 }
 
-/* The code of x for the part whose max|x| is mx. */
+/* A part whose max|x| is mx has the codes x * lat_q8_inv(mx), rounded and clamped. */
 static inline float lat_q8_inv(float mx) { return mx > 0.0f ? 127.0f / mx : 0.0f; }
 /* x's code for inv = lat_q8_inv(max |x|): x inv rounded to nearest, ties to
  * even (what lrintf does in the default rounding mode, without its library
