@@ -349,7 +349,8 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
 #pragma omp for schedule(static)
                 for (int64_t i = 0; i < T * H; i++)
                     kern_lat_q8_query(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
-                                      f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
+                                      f->q8_lat + (size_t)i * (size_t)f->kv_dim,
+                                      (struct kern_lat_q8_head *)f->q8_head + i);
             }
             float *w = f->lat_work + (size_t)ith * DS_LAT_WORK(H, R);
             int64_t before = 0; /* work of the items before the current one */
