@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the DeepSeek (MLA + MoE) reference fixtures in tests/data/deepseek/.
 
-Three tiny random models are created with transformers in float32 from fixed
+Four tiny random models are created with transformers in float32 from fixed
 seeds (see MODELS): a DeepSeek-V2-Lite style one with greedy softmax routing,
 the same with V2 group-limited routing, and a DeepSeek-V3 style one (q-LoRA,
 sigmoid routing with a correction bias, groups, renormalised weights, an MTP
@@ -71,6 +71,15 @@ MODELS = [
          # no committed GGUF (size budget; GGUF cannot say which group rule
          # applies): one is made in a temporary directory for llama.cpp only
          files=("hf",), check_only=("gguf_f32",)),
+    # V2-Lite's 16 heads: two of the attention's 8-head blocks, so that a
+    # decode step's items split by head block at short contexts (and a prompt
+    # pass's items hold 8 heads each) run against the reference
+    dict(name="v2_heads16", family="v2", seed=2004, q_lora_rank=None, heads=16,
+         n_routed=8, n_shared=2, top_k=2, topk_method="greedy",
+         n_group=1, topk_group=1, scoring="softmax", norm_topk=False,
+         scale=1.0, mscale=0.707, mscale_all_dim=0.707, theta=10000.0,
+         mtp=0,
+         files=("hf",)),
     # rope_theta 20 (not 10000) so that with 4 rotary frequencies the YaRN
     # ramp has fractional values (0, 1/3, 2/3, 1): at theta 10000 every
     # frequency is either fully kept or fully divided by the factor.
@@ -877,7 +886,7 @@ print(llama_cpp.__version__)
 '''
 
 
-def add_placeholder_vocab(src, dst, n_vocab):
+def copy_with_placeholder_vocab(src, dst, n_vocab):
     """Copy of a GGUF with a placeholder SentencePiece-style vocab: llama.cpp
     will not load a model without tokenizer keys. Token ids are fed
     directly, so the vocab content does not matter (it needs <0x0A>)."""
@@ -912,7 +921,7 @@ def add_placeholder_vocab(src, dst, n_vocab):
 def llama_cpp_logits(python, gguf_path, seqs, n_vocab, decode=None):
     with tempfile.TemporaryDirectory() as td:
         model = os.path.join(td, "m.gguf")
-        add_placeholder_vocab(gguf_path, model, n_vocab)
+        copy_with_placeholder_vocab(gguf_path, model, n_vocab)
         job = os.path.join(td, "job.json")
         out = os.path.join(td, "out.bin")
         with open(job, "w") as f:
