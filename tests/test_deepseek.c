@@ -779,10 +779,11 @@ static void test_deepseek_lat_kernel(void) {
 static void test_deepseek_lat_q8_kernel(void) {
     const struct kern_lat_ops *vs[3] = {&kern_lat_ref, kern_cpu_has(KERN_ISA_AVX2) ? &kern_lat_avx2 : NULL,
                                         kern_cpu_has(KERN_ISA_AVX512) ? &kern_lat_avx512 : NULL};
-    const int64_t shapes[][5] = {/* P, nh, W, R, tile start */ {1, 1, 576, 512, 0},   {7, 3, 40, 32, 16},
-                                 {33, 16, 576, 512, 32},  {64, 5, 100, 68, 0}, {256, 8, 576, 512, 16},
-                                 {5, 9, 24, 16, 48},      {130, 4, 576, 512, 0}, {3, 4, 2100, 40, 16},
-                                 {61, 2, 8, 4, 0},        {40, 21, 72, 64, 16}};
+    const int64_t shapes[][5] = {/* P, nh, W, R, tile start (a multiple of 64) */ {1, 1, 576, 512, 0},
+                                 {7, 3, 40, 32, 64},     {33, 16, 576, 512, 128}, {64, 5, 100, 68, 0},
+                                 {256, 8, 576, 512, 64}, {5, 9, 24, 16, 192},     {130, 4, 576, 512, 0},
+                                 {3, 4, 2100, 40, 64},   {61, 2, 8, 4, 0},        {40, 21, 72, 64, 64},
+                                 {200, 12, 112, 80, 128}, {97, 16, 576, 512, 64}};
     unsigned long long seed = 11;
     int checked = 0;
     for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {

@@ -102,11 +102,10 @@ void kern_lat_q8_put(uint8_t *k, int8_t *v, float *s, int64_t pos, const float *
     const float mc = lat_q8_max(row, R), mr = lat_q8_max(row + R, W - R), ic = lat_q8_inv(mc), ir = lat_q8_inv(mr);
     const int64_t g = pos / 16, lane = pos % 16;
     uint8_t *kg = k + g * 16 * W;
-    int8_t *vg = v + (pos / 4) * 4 * R;
     for (int64_t i = 0; i < W; i++) {
         const int8_t c = lat_q8_code(row[i], i < R ? ic : ir);
         kg[(i / 4) * 64 + lane * 4 + i % 4] = (uint8_t)(c + 128);
-        if (i < R) vg[i * 4 + pos % 4] = c;
+        if (i < R) v[kern_lat_q8_vidx(pos, i, R)] = c;
     }
     s[g * 32 + lane] = mc / 127.0f;
     s[g * 32 + 16 + lane] = mr / 127.0f;
@@ -170,7 +169,7 @@ void kern_lat_values_q8_ref(const int8_t *v, const float *sc, int64_t P, const f
         const double ws = lat_q8_probs(sc, P, p + h * ldp, p8);
         for (int64_t c = 0; c < R; c++) {
             int64_t acc = 0;
-            for (int64_t j = 0; j < P; j++) acc += (int64_t)p8[j] * v[(j / 4) * 4 * R + c * 4 + j % 4];
+            for (int64_t j = 0; j < P; j++) acc += (int64_t)p8[j] * v[kern_lat_q8_vidx(j, c, R)];
             const double prev = a ? (double)a[h] * (double)o[h * ldo + c] : 0.0;
             o[h * ldo + c] = (float)(prev + ws * (double)acc);
         }

@@ -55,14 +55,24 @@ typedef void (*kern_lat_softmax_fn)(float *s, int64_t lds, int64_t nh, int64_t n
  *   K  [pos / 16][W / 4][pos % 16][4]  code + 128 (u8).  One 64-byte line
  *      holds 4 columns of 16 positions, a position per lane: the scores put
  *      16 positions in the lanes and broadcast 4 query codes.
- *   V  [pos / 4][R][pos % 4]  code (s8).  One 64-byte line holds 16 columns
- *      of 4 positions, a column per lane: the values put 16 columns in the
- *      lanes and broadcast the 4 positions' probabilities.
+ *   V  [pos / 64][R / 16][pos % 64 / 4][16][pos % 4]  code (s8), in blocks
+ *      of 64 positions (kern_lat_q8_vidx).  One 64-byte line holds 16
+ *      columns of 4 positions, a column per lane: the values put 16 columns
+ *      in the lanes and broadcast the 4 positions' probabilities.  Within a
+ *      block, a run of columns is one contiguous stretch (16 columns: 1 KB),
+ *      so the values' strips of columns stay in L1 while the heads pass over
+ *      them.  When R % 16 != 0 the last run is R % 16 columns wide.
  *   S  [pos / 16][2][pos % 16]  f32: dc, then dr.
  * A slot of n positions takes KERN_LAT_Q8_POS(n) positions of each (n
- * rounded up to 16).  Needs R % 4 == 0 and W % 4 == 0.  The kernels read
- * tiles that start at a multiple of 16 positions. */
-#define KERN_LAT_Q8_POS(n) ((((int64_t)(n) + 15) / 16) * 16)
+ * rounded up to 64).  Needs R % 4 == 0 and W % 4 == 0.  The scores read tiles
+ * that start at a multiple of 16 positions, the values at a multiple of 64. */
+#define KERN_LAT_Q8_POS(n) ((((int64_t)(n) + 63) / 64) * 64)
+
+/* The offset of position pos, column c (< R) in a slot's V codes. */
+static inline int64_t kern_lat_q8_vidx(int64_t pos, int64_t c, int64_t R) {
+    const int64_t run = c / 16, wr = R - run * 16 < 16 ? R - run * 16 : 16; /* the run's width */
+    return (pos / 64) * 64 * R + run * 16 * 64 + (pos % 64 / 4) * wr * 4 + (c % 16) * 4 + pos % 4;
+}
 /* Most positions values_q8 takes per call (its probabilities are requantized per call). */
 #define KERN_LAT_Q8_MAXP 256
 
@@ -87,7 +97,7 @@ typedef void (*kern_lat_scores_q8_fn)(const uint8_t *k, const float *sc, int64_t
 /* o[h * ldo + c] = a[h] o[h * ldo + c] + (wmax_h / 255) sum_{j < P} p8[h][j] V_j[c],  c < R, where
  * w_j = p[h * ldp + j] * dc_j (dc folded into the probability), wmax_h = max_j w_j and
  * p8[h][j] = round(w_j * (255 / wmax_h)) in [0, 255] (0 when wmax_h == 0).  v and sc
- * point at the tile's first position (a multiple of 16); 1 <= P <= KERN_LAT_Q8_MAXP;
+ * point at the tile's first position (a multiple of 64); 1 <= P <= KERN_LAT_Q8_MAXP;
  * p >= 0; a == NULL: o is overwritten.  The probabilities are rounded to 8 bits
  * relative to the largest of the tile. */
 typedef void (*kern_lat_values_q8_fn)(const int8_t *v, const float *sc, int64_t P, const float *p, int64_t ldp,

@@ -502,7 +502,10 @@ static float vq8_probs(const float *sc, int64_t P, const float *p, uint8_t *p8) 
 
 /* A strip of NC x 16 columns of NH heads: NH x NC int32 accumulators over the
  * P positions, 4 at a time (one 64-byte line of V per 16 columns, a broadcast
- * of 4 probabilities per head), then o = a o + scale x sum. */
+ * of 4 probabilities per head), then o = a o + scale x sum.  v points at the
+ * strip's first run of columns in the tile's first block (kern_lat.h: a block
+ * of 64 positions takes 64 R bytes, its runs are 1 KB, 64 bytes per 4
+ * positions), so a block's strip is NC KB read in order. */
 static inline __attribute__((always_inline)) void vq8_strip(const int8_t *v, int64_t R, int64_t G,
                                                             const uint8_t (*p8)[KERN_LAT_Q8_MAXP], const float *ws,
                                                             const float *a, float *o, int64_t ldo, unsigned pf,
@@ -512,22 +515,26 @@ static inline __attribute__((always_inline)) void vq8_strip(const int8_t *v, int
     for (int h = 0; h < NH; h++)
 #pragma GCC unroll 4
         for (int c = 0; c < NC; c++) acc[h][c] = _mm512_setzero_si512();
-    for (int64_t g = 0; g < G; g++) {
-        const int8_t *vg = v + g * 4 * R;
-        __m512i vv[4];
+    for (int64_t g0 = 0; g0 < G; g0 += 16) {
+        const int8_t *vb = v + (g0 / 16) * 64 * R;
+        const int64_t gn = G - g0 < 16 ? G - g0 : 16;
+        for (int64_t gi = 0; gi < gn; gi++) {
+            const int8_t *vg = vb + gi * 64;
+            __m512i vv[4];
 #pragma GCC unroll 4
-        for (int c = 0; c < NC; c++) vv[c] = _mm512_loadu_si512(vg + c * 64);
-        if (pf)
+            for (int c = 0; c < NC; c++) vv[c] = _mm512_loadu_si512(vg + c * 1024);
+            if (pf)
 #pragma GCC unroll 4
-            for (int c = 0; c < NC; c++)
-                if (pf >> c & 1) _mm_prefetch((const char *)(vg + c * 64 + Q8_PF), _MM_HINT_T1);
+                for (int c = 0; c < NC; c++)
+                    if (pf >> c & 1) _mm_prefetch((const char *)(vg + c * 1024 + Q8_PF), _MM_HINT_T1);
 #pragma GCC unroll 4
-        for (int h = 0; h < NH; h++) {
-            int32_t x;
-            memcpy(&x, p8[h] + 4 * g, 4);
-            const __m512i pb = _mm512_set1_epi32(x);
+            for (int h = 0; h < NH; h++) {
+                int32_t x;
+                memcpy(&x, p8[h] + 4 * (g0 + gi), 4);
+                const __m512i pb = _mm512_set1_epi32(x);
 #pragma GCC unroll 4
-            for (int c = 0; c < NC; c++) acc[h][c] = q8_dp(acc[h][c], pb, vv[c]);
+                for (int c = 0; c < NC; c++) acc[h][c] = q8_dp(acc[h][c], pb, vv[c]);
+            }
         }
     }
 #pragma GCC unroll 4
@@ -589,12 +596,12 @@ static void lat_values_q8_avx512(const int8_t *v, const float *sc, int64_t P, co
         const float *ah = a ? a + h0 : NULL;
         float *oh = o + h0 * ldo;
         const uint8_t(*pc)[KERN_LAT_Q8_MAXP] = (const uint8_t(*)[KERN_LAT_Q8_MAXP])p8;
-        int64_t c = 0;
-        for (; c + 64 <= R; c += 64) vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 4);
+        int64_t c = 0; /* v + c * 64: column c's run (c / 16 runs of 1 KB) */
+        for (; c + 64 <= R; c += 64) vq8_cols(v + c * 64, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 4);
         switch ((R - c) / 16) {
-        case 3: vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 3); break;
-        case 2: vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 2); break;
-        case 1: vq8_cols(v + c * 4, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 1); break;
+        case 3: vq8_cols(v + c * 64, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 3); break;
+        case 2: vq8_cols(v + c * 64, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 2); break;
+        case 1: vq8_cols(v + c * 64, R, G, pc, ws, ah, oh + c, ldo, nb, h0 == 0, 1); break;
         default: break;
         }
     }

@@ -268,10 +268,11 @@ static void ds_att_seg(const struct fwd *f, int64_t layer, const struct fwd_tok 
         m[h] = -INFINITY;
         l[h] = 0.0f;
     }
+    const int64_t HB = f->kv_q8k ? DS_ATT_HB_Q8 : DS_ATT_HB;
     for (int64_t j = j0; j < j1; j += TJ) {
         const int64_t n = j1 - j < TJ ? j1 - j : TJ;
-        for (int64_t b = 0; b < nh; b += DS_ATT_HB) {
-            const int64_t nb = nh - b < DS_ATT_HB ? nh - b : DS_ATT_HB;
+        for (int64_t b = 0; b < nh; b += HB) {
+            const int64_t nb = nh - b < HB ? nh - b : HB;
             const float *a = j == j0 ? NULL : al + b; /* the first tile starts the accumulators */
             float *ob = acc + b * R;
             if (f->kv_q8k) {
@@ -365,7 +366,7 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
                         if (owner != ith) continue;
                         float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
                         ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, part + h0, part + H + h0,
-                                   w + DS_ATT_HB * DS_ATT_TILE_Q8, part + 2 * H + (size_t)h0 * (size_t)R);
+                                   w + DS_LAT_SCORES, part + 2 * H + (size_t)h0 * (size_t)R);
                     }
                 }
             }
@@ -395,7 +396,7 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
         const int64_t t = it / nhb, h0 = (it % nhb) * hb, nh = h0 + hb < H ? hb : H - h0;
         const int64_t P = toks[t].pos + 1;
         float *s = f->lat_work + (size_t)omp_get_thread_num() * DS_LAT_WORK(H, R);
-        float *m = s + DS_ATT_HB * DS_ATT_TILE_Q8, *l = m + H, *al = l + H, *M = al + H, *L = M + H;
+        float *m = s + DS_LAT_SCORES, *l = m + H, *al = l + H, *M = al + H, *L = M + H;
         float *acc = L + H, *A = acc + H * R;
         for (int64_t sg = 0; sg * SEG < P; sg++) {
             const int64_t j0 = sg * SEG;
