@@ -931,6 +931,57 @@ static void test_deepseek_lat_q8_kernel(void) {
            vs[1] ? "avx2 " : "", vs[2] ? "avx512" : "");
 }
 
+/* The 8-bit query codes: every variant's codes, scales and bias terms equal
+ * kern_lat_q8_query's bit for bit, on random rows and on the edge cases its
+ * comment names (ties at x.5, values past the clamp, NaN and infinities, a
+ * part that is all zero, a maximum so small that 127 / max overflows). */
+static void test_deepseek_lat_q8_query(void) {
+    const struct kern_lat_ops *vs[2] = {kern_cpu_has(KERN_ISA_AVX2) ? &kern_lat_avx2 : NULL,
+                                        kern_cpu_has(KERN_ISA_AVX512) ? &kern_lat_avx512 : NULL};
+    const int64_t shapes[][2] = {/* W, R */ {576, 512}, {40, 32}, {100, 68}, {8, 4}, {72, 64}, {2100, 40}, {37, 17}};
+    unsigned long long seed = 23;
+    int checked = 0, bad = 0;
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int64_t W = shapes[si][0], R = shapes[si][1];
+        float *q = malloc((size_t)W * sizeof(float));
+        int8_t *c0 = malloc((size_t)W), *c1 = malloc((size_t)W);
+        for (int kind = 0; kind < 7; kind++) {
+            for (int64_t i = 0; i < W; i++) q[i] = t_rand_f32(&seed) * (i < R ? 3.0f : 0.25f);
+            if (kind == 1) /* max 127 in both parts: x * inv == x, ties at x.5 */
+                for (int64_t i = 0; i < W; i++) q[i] = i == 0 || i == R ? 127.0f : (float)((i * 37) % 253 - 126) + 0.5f;
+            if (kind == 2) q[W / 3] = NAN, q[W - 1] = -NAN;
+            if (kind == 3) q[W / 2] = INFINITY, q[1] = -INFINITY;
+            if (kind == 4)
+                for (int64_t i = 0; i < R; i++) q[i] = 0.0f;
+            if (kind == 5) /* max|x| of 1e-40: 127 / max is infinite */
+                for (int64_t i = 0; i < W; i++) q[i] = i % 3 == 0 ? 0.0f : (i % 2 ? 1e-40f : -1e-40f);
+            if (kind == 6) q[R / 2] = 3e38f, q[R - 1] = -3e38f;
+            struct kern_lat_q8_head h0, h1;
+            kern_lat_q8_query(q, R, W, c0, &h0);
+            for (int vi = 0; vi < 2; vi++) {
+                if (!vs[vi]) continue;
+                memset(c1, 0x5a, (size_t)W);
+                memset(&h1, 0x5a, sizeof(h1));
+                vs[vi]->query_q8(q, R, W, c1, &h1);
+                const int same = memcmp(c0, c1, (size_t)W) == 0 && memcmp(&h0.dc, &h1.dc, sizeof(float)) == 0 &&
+                                 memcmp(&h0.dr, &h1.dr, sizeof(float)) == 0 && h0.bc == h1.bc && h0.br == h1.br;
+                if (!same) {
+                    int64_t first = 0;
+                    while (first < W - 1 && c0[first] == c1[first]) first++;
+                    T_CHECK(0, "q8 query %s W %lld R %lld case %d: codes/scales differ (first code %lld: %d vs %d; dc %g/%g bc %d/%d)",
+                            vs[vi]->name, (long long)W, (long long)R, kind, (long long)first, c0[first], c1[first],
+                            (double)h0.dc, (double)h1.dc, h0.bc, h1.bc);
+                    bad++;
+                }
+                checked++;
+            }
+        }
+        free(q), free(c0), free(c1);
+    }
+    T_CHECK(bad == 0, "q8 query: %d of %d cases differ", bad, checked);
+    printf("  8-bit query codes: %d of %d variant cases equal to the reference bit for bit\n", checked - bad, checked);
+}
+
 /* KV cache bytes per token = layers x (kv_lora_rank + qk_rope_head_dim) x 4
  * (f32 cache), through the public API as `deepc info` reports it, and what a
  * session really allocates; the MTP layer is reported, not run. */
@@ -1369,6 +1420,7 @@ int main(void) {
     T_RUN(test_deepseek_fp8_kernel);
     T_RUN(test_deepseek_lat_kernel);
     T_RUN(test_deepseek_lat_q8_kernel);
+    T_RUN(test_deepseek_lat_q8_query);
     T_RUN(test_deepseek_router);
     T_RUN(test_deepseek_files);
     T_RUN(test_deepseek_kv_bytes);

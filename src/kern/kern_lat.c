@@ -183,7 +183,8 @@ const struct kern_lat_ops kern_lat_ref = {"ref",
                                           lat_values_bf16_ref,
                                           kern_lat_softmax_ref,
                                           kern_lat_scores_q8_ref,
-                                          kern_lat_values_q8_ref};
+                                          kern_lat_values_q8_ref,
+                                          kern_lat_q8_query};
 
 static const struct kern_lat_ops *kern_lat_ops_;
 static pthread_once_t kern_lat_once = PTHREAD_ONCE_INIT;

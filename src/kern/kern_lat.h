@@ -88,6 +88,9 @@ void kern_lat_q8_put(uint8_t *k, int8_t *v, float *s, int64_t pos, const float *
 /* Quantize one query head q (W floats) -> codes q8[W] and its scales. */
 void kern_lat_q8_query(const float *q, int64_t R, int64_t W, int8_t *q8, struct kern_lat_q8_head *qh);
 
+/* kern_lat_q8_query's operation: every variant gives the same codes and scales. */
+typedef void (*kern_lat_query_q8_fn)(const float *q, int64_t R, int64_t W, int8_t *q8, struct kern_lat_q8_head *qh);
+
 /* s[h * lds + j] = scale * (dc_j qh[h].dc (K_j . q8_h over the latent part)
  *                          + dr_j qh[h].dr (K_j . q8_h over the rope part))
  * for j < P: k and sc point at the tile's first position (a multiple of 16). */
@@ -112,6 +115,7 @@ struct kern_lat_ops {
     kern_lat_softmax_fn softmax;
     kern_lat_scores_q8_fn scores_q8; /* the AVX2 table uses the reference (no 8-bit dot products there) */
     kern_lat_values_q8_fn values_q8;
+    kern_lat_query_q8_fn query_q8; /* the reference is kern_lat_q8_query (also the AVX2 table's) */
 };
 
 extern const struct kern_lat_ops kern_lat_ref;

@@ -166,4 +166,5 @@ const struct kern_lat_ops kern_lat_avx2 = {"avx2",
                                            lat_values_bf16_avx2,
                                            kern_lat_softmax_ref,
                                            kern_lat_scores_q8_ref,
-                                           kern_lat_values_q8_ref};
+                                           kern_lat_values_q8_ref,
+                                          kern_lat_q8_query};

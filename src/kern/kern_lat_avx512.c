@@ -607,6 +607,45 @@ static void lat_values_q8_avx512(const int8_t *v, const float *sc, int64_t P, co
     }
 }
 
+/* kern_lat_q8_query, 16 values at a time, with the same results: max|x| with
+ * NaN left out (vmaxps returns its second operand when either is NaN), codes
+ * clamped to +-127 before the conversion (a NaN product to -127), rounded to
+ * nearest even by the conversion (the reference's 1.5 x 2^23 add and subtract
+ * for |y| < 2^22), and 0 for a value that is not finite. */
+static float qq8_max(const float *x, int64_t n) {
+    __m512 mx = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(lat_mask(n - i), x + i));
+        mx = _mm512_max_ps(a, mx);
+    }
+    return _mm512_reduce_max_ps(mx);
+}
+
+static int32_t qq8_codes(const float *x, int64_t n, float mx, int8_t *q8) {
+    const __m512 inv = _mm512_set1_ps(mx > 0.0f ? 127.0f / mx : 0.0f), inf = _mm512_set1_ps(INFINITY);
+    __m512i sum = _mm512_setzero_si512();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = lat_mask(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        const __mmask16 fin = _mm512_mask_cmp_ps_mask(m, _mm512_abs_ps(v), inf, _CMP_LT_OQ); /* and in range */
+        __m512 y = _mm512_max_ps(_mm512_mul_ps(v, inv), _mm512_set1_ps(-127.0f));
+        y = _mm512_min_ps(y, _mm512_set1_ps(127.0f));
+        const __m512i c = _mm512_maskz_cvtps_epi32(fin, y);
+        sum = _mm512_add_epi32(sum, c);
+        _mm_mask_storeu_epi8(q8 + i, m, _mm512_cvtsepi32_epi8(c));
+    }
+    return _mm512_reduce_add_epi32(sum);
+}
+
+static void lat_query_q8_avx512(const float *q, int64_t R, int64_t W, int8_t *q8, struct kern_lat_q8_head *qh) {
+    const float mc = qq8_max(q, R), mr = qq8_max(q + R, W - R);
+    const int32_t bc = qq8_codes(q, R, mc, q8), br = qq8_codes(q + R, W - R, mr, q8 + R);
+    qh->dc = mc / 127.0f;
+    qh->dr = mr / 127.0f;
+    qh->bc = 128 * bc;
+    qh->br = 128 * br;
+}
+
 const struct kern_lat_ops kern_lat_avx512 = {"avx512",
                                              lat_scores_avx512,
                                              lat_values_avx512,
@@ -614,4 +653,5 @@ const struct kern_lat_ops kern_lat_avx512 = {"avx512",
                                              lat_values_bf16_avx512,
                                              lat_softmax_avx512,
                                              lat_scores_q8_avx512,
-                                             lat_values_q8_avx512};
+                                             lat_values_q8_avx512,
+                                             lat_query_q8_avx512};

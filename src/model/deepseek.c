@@ -316,6 +316,7 @@ static void ds_merge(int64_t R, float *M, float *L, float *A, float m, float l, 
 
 static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T) {
     const struct hparams *hp = &f->m->hp;
+    const struct kern_lat_ops *lat = kern_lat_active();
     const int64_t H = hp->n_head, R = hp->kv_lora_rank, SEG = f->lat_seg;
     const int64_t hb = H < DS_ATT_HB ? H : DS_ATT_HB, nhb = (H + hb - 1) / hb;
     const size_t pstride = (size_t)H * (size_t)(R + 2); /* one segment's partial: m[H], l[H], acc[H][R] */
@@ -349,7 +350,7 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
             if (f->kv_q8k) { /* the queries as 8-bit codes */
 #pragma omp for schedule(static)
                 for (int64_t i = 0; i < T * H; i++)
-                    kern_lat_q8_query(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
+                    lat->query_q8(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
                                       f->q8_lat + (size_t)i * (size_t)f->kv_dim,
                                       (struct kern_lat_q8_head *)f->q8_head + i);
             }
@@ -388,7 +389,7 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
     if (f->kv_q8k) { /* the queries as 8-bit codes */
 #pragma omp parallel for schedule(static) num_threads(f->n_threads)
         for (int64_t i = 0; i < T * H; i++)
-            kern_lat_q8_query(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
+            lat->query_q8(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
                               f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
     }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
