@@ -1200,6 +1200,106 @@ static void test_deepseek_multi_seq(void) {
     json_object_put(root);
 }
 
+/* Attention over many segments (19 of 64 positions: three merge groups, with
+ * two threads one computed whole by each and the middle one split), on
+ * v2_heads16 (two head blocks): after prompt passes of 16 tokens (the large
+ * path: items per token and head block) and a decode step (the small path:
+ * items per segment, groups merged per thread), the last layer's latent
+ * output equals a plain softmax attention over the cached rows computed here
+ * in double; and with either cache a token decoded alone has the bits it has
+ * inside a 16-token pass. */
+static void test_deepseek_long_attention(void) {
+    struct json_object *root = manifest();
+    if (!root) return;
+    struct json_object *mo = NULL, *models = jget(root, "models");
+    for (size_t i = 0; i < json_object_array_length(models); i++)
+        if (!strcmp(jstr(json_object_array_get_idx(models, i), "name"), "v2_heads16"))
+            mo = json_object_array_get_idx(models, i);
+    T_CHECK(mo != NULL, "no v2_heads16 model");
+    struct model *m = mo ? load(mo, "hf") : NULL;
+    if (!m) {
+        json_object_put(root);
+        return;
+    }
+    const int64_t V = m->hp.n_vocab, H = m->hp.n_head, R = m->hp.kv_lora_rank, L = m->hp.n_layer;
+    enum { NP = 1200, TB = 16 };
+    int32_t ids[NP + TB];
+    unsigned long long seed = 5;
+    for (int i = 0; i < NP + TB; i++) ids[i] = (int32_t)(t_rand_u32(&seed) % (unsigned)V);
+    const int kvs[2] = {DT_F32, DT_I8};
+    for (int ci = 0; ci < 2; ci++) {
+        struct fwd f[2];
+        char err[DC_ERR_LEN];
+        int rc = fwd_init_kv(&f[0], m, 2048, TB, 1, kvs[ci], err);
+        if (rc == 0 && (rc = fwd_init_kv(&f[1], m, 2048, TB, 1, kvs[ci], err)) != 0) fwd_free(&f[0]);
+        T_CHECK(rc == 0, "fwd_init: %s", err);
+        if (rc) break;
+        float *out = malloc((size_t)(TB * V) * sizeof(float)), *alone = malloc((size_t)(TB * V) * sizeof(float));
+        struct fwd_tok toks[TB];
+        double worst = 0, mag = 0;
+        for (int s = 0; s < 2 && rc == 0; s++) /* both sessions: positions 0..NP-1 in passes of TB */
+            for (int64_t p = 0; p < NP && rc == 0; p += TB) {
+                const int n = NP - p < TB ? (int)(NP - p) : TB;
+                for (int i = 0; i < n; i++) toks[i] = (struct fwd_tok){ids[p + i], 0, p + i, i};
+                rc = fwd_eval_batch(&f[s], toks, n, out, err);
+            }
+        T_CHECK(rc == 0, "prefill: %s", err);
+        /* session 0: tokens NP.. alone (small path); session 1: all TB in one pass (large path) */
+        for (int i = 0; i < TB && rc == 0; i++) {
+            toks[0] = (struct fwd_tok){ids[NP + i], 0, NP + i, 0};
+            rc = fwd_eval_batch(&f[0], toks, 1, alone + (size_t)i * (size_t)V, err);
+            if (i == 0 && rc == 0 && kvs[ci] == DT_F32) { /* the last layer's output against the plain attention */
+                const int64_t W = f[0].kv_dim, P = NP + 1;
+                const float *rows = f[0].k_cache + (size_t)(L - 1) * (size_t)f[0].n_ctx * (size_t)W;
+                double *sc = malloc((size_t)P * sizeof(double));
+                for (int64_t h = 0; h < H; h++) {
+                    const float *q = f[0].q_lat + (size_t)h * (size_t)W;
+                    double mx = -INFINITY, sum = 0;
+                    for (int64_t j = 0; j < P; j++) {
+                        double d = 0;
+                        for (int64_t c = 0; c < W; c++) d += (double)q[c] * (double)rows[j * W + c];
+                        sc[j] = d * (double)m->hp.attn_scale;
+                        mx = sc[j] > mx ? sc[j] : mx;
+                    }
+                    for (int64_t j = 0; j < P; j++) sum += sc[j] = exp(sc[j] - mx);
+                    for (int64_t c = 0; c < R; c++) {
+                        double o = 0;
+                        for (int64_t j = 0; j < P; j++) o += sc[j] * (double)rows[j * W + c];
+                        o /= sum;
+                        const double d = fabs((double)f[0].o_lat[h * R + c] - o);
+                        worst = d > worst ? d : worst;
+                        mag = fabs(o) > mag ? fabs(o) : mag;
+                    }
+                }
+                free(sc);
+            }
+        }
+        for (int i = 0; i < TB; i++) toks[i] = (struct fwd_tok){ids[NP + i], 0, NP + i, i};
+        rc = rc ? rc : fwd_eval_batch(&f[1], toks, TB, out, err);
+        T_CHECK(rc == 0, "decode: %s", err);
+        int same = 0;
+        for (int i = 0; i < TB && rc == 0; i++)
+            same += !memcmp(out + (size_t)i * (size_t)V, alone + (size_t)i * (size_t)V, (size_t)V * sizeof(float));
+        T_CHECK(same == TB, "%s cache: %d of %d rows decoded alone bit-identical to the 16-token pass",
+                kvs[ci] == DT_I8 ? "8-bit" : "f32", same, TB);
+        T_CHECK(f[0].lat_seg == 64 && NP / f[0].lat_seg + 1 > DS_ATT_MGRP, "%lld-position segments",
+                (long long)f[0].lat_seg);
+        if (kvs[ci] == DT_F32) {
+            T_CHECK(worst <= 1e-5 * mag + 1e-6, "latent attention at %d positions: max|diff| %g (max|o| %g)", NP + 1,
+                    worst, mag);
+            printf("  attention over %d positions (%lld segments): max|diff| %.3g against plain softmax (max|o| %.3g)\n",
+                   NP + 1, (long long)(NP / f[0].lat_seg + 1), worst, mag);
+        }
+        printf("  %s cache: %d of %d tokens decoded alone bit-identical to one 16-token pass at position %d\n",
+               kvs[ci] == DT_I8 ? "8-bit" : "f32", same, TB, NP);
+        free(out), free(alone);
+        fwd_free(&f[0]);
+        fwd_free(&f[1]);
+    }
+    model_free(m);
+    json_object_put(root);
+}
+
 /* The bf16 latent cache: half the bytes, and the error it adds, measured on
  * decode (every position after the prompt reads rounded latents and rope
  * keys) against the f32 reference.  bf16 keeps 8 significant bits, so each
@@ -1427,6 +1527,7 @@ int main(void) {
     T_RUN(test_deepseek_layouts);
     T_RUN(test_deepseek_bytes_read);
     T_RUN(test_deepseek_multi_seq);
+    T_RUN(test_deepseek_long_attention);
     T_RUN(test_deepseek_lat_softmax);
     T_RUN(test_deepseek_bf16_cache);
     T_RUN(test_deepseek_bad_config);

@@ -111,6 +111,13 @@ void kern_lat_q8_put(uint8_t *k, int8_t *v, float *s, int64_t pos, const float *
     s[g * 32 + 16 + lane] = mr / 127.0f;
 }
 
+void kern_lat_q8_lead(const uint8_t *k, const int8_t *v) {
+    for (int64_t o = 0; o < KERN_LAT_Q8_PF; o += 64) {
+        __builtin_prefetch(k + o, 0, 2); /* locality 2: prefetcht1, into L2 */
+        __builtin_prefetch(v + o, 0, 2);
+    }
+}
+
 void kern_lat_q8_query(const float *q, int64_t R, int64_t W, int8_t *q8, struct kern_lat_q8_head *qh) {
     const float mc = lat_q8_max(q, R), mr = lat_q8_max(q + R, W - R), ic = lat_q8_inv(mc), ir = lat_q8_inv(mr);
     int32_t bc = 0, br = 0;

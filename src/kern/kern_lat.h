@@ -73,6 +73,13 @@ static inline int64_t kern_lat_q8_vidx(int64_t pos, int64_t c, int64_t R) {
     const int64_t run = c / 16, wr = R - run * 16 < 16 ? R - run * 16 : 16; /* the run's width */
     return (pos / 64) * 64 * R + run * 16 * 64 + (pos % 64 / 4) * wr * 4 + (c % 16) * 4 + pos % 4;
 }
+/* The 8-bit kernels prefetch the codes this many bytes ahead of the line they
+ * read (into L2, once per line).  A caller that starts a run of tiles calls
+ * kern_lat_q8_lead for the run's first bytes, which no earlier tile covered. */
+#define KERN_LAT_Q8_PF 131072
+/* Prefetch the first KERN_LAT_Q8_PF bytes of K and of V from a tile's first
+ * position (k, v as the kernels take them) into L2. */
+void kern_lat_q8_lead(const uint8_t *k, const int8_t *v);
 /* Most positions values_q8 takes per call (its probabilities are requantized per call). */
 #define KERN_LAT_Q8_MAXP 256
 

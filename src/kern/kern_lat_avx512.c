@@ -418,7 +418,7 @@ static inline __attribute__((always_inline)) __m512i q8_dp(__m512i acc, __m512i 
  * the core waits for each line); prefetching into L2 this many bytes ahead, once
  * per line (the first head block of a call), cut a 16-head, 8,192-position pass
  * from 1.28 to 0.92 ms (in L2: 0.78).  Into L1 (T0) it gained little. */
-#define Q8_PF 131072
+#define Q8_PF KERN_LAT_Q8_PF
 
 /* Scores of NH heads for one group of 16 positions (m: the valid ones).
  * Per 4 columns: one 64-byte load of K, NH vpdpbusd with a broadcast of the

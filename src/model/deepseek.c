@@ -238,15 +238,17 @@ void ds_route(const struct hparams *hp, const float *z, const float *bias, float
  *
  * A token's positions are cut into segments of f->lat_seg (fixed for the
  * context size).  A segment is walked in tiles from its first position: per
- * tile and per block of DS_ATT_HB heads, the scores (kern_lat), an
- * online-softmax step (running max and sum per head), then the tile's values
- * added into the accumulators, which the values kernel first rescales by
- * exp(m_old - m_new).  The segments' results are merged in order (ds_merge).
- * Small passes (decode) make one work item per (token, segment) with all heads
- * - a cache row is read once for every head, and the threads share a token's
- * positions; at short contexts per (head block, token, segment) instead - and
- * merge per (token, head) afterwards, all in one parallel region; larger passes make one
- * item per (token, head block) that walks the segments in order.  Segments,
+ * tile and per block of heads (DS_ATT_HB, DS_ATT_HB_Q8 for the 8-bit cache),
+ * the scores (kern_lat), an online-softmax step (running max and sum per
+ * head), then the tile's values added into the accumulators, which the values
+ * kernel first rescales by exp(m_old - m_new).  The segments' results are
+ * merged (ds_merge) in groups of DS_ATT_MGRP in order, then the groups in
+ * order.  Small passes (decode) make one work item per (token, segment) with
+ * all heads - a cache row is read once for every head, and the threads share
+ * a token's positions; at short contexts per (head block, token, segment)
+ * instead - then merge each group on the thread that computed most of it, then
+ * per (token, head) the groups, all in one parallel region; larger passes make
+ * one item per (token, head block) that walks the segments in order.  Segments,
  * tiles and head blocks never depend on the batch, and both ways do the same
  * operations per head, so a token's output has the same bits whether it is
  * decoded alone, in a batch with other sequences, or in a prompt pass (the
@@ -355,30 +357,87 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
                                       (struct kern_lat_q8_head *)f->q8_head + i);
             }
             float *w = f->lat_work + (size_t)ith * DS_LAT_WORK(H, R);
-            int64_t before = 0; /* work of the items before the current one */
+            float *al = w + DS_LAT_SCORES, *sm = al + H, *sl = sm + H, *sacc = sl + H; /* a segment's state */
+            /* Items in order (head block, token, segment); a group's segments
+             * are consecutive items.  A group whose first and last segments go
+             * to the same thread (owners never decrease along the items) is
+             * computed and folded by that thread as it goes, into the group's
+             * first partial; the segments of a group split between threads
+             * each leave a partial, folded after the barrier. */
+            int64_t before = 0; /* work of the items before the current group */
+            int lead = f->kv_q8k != NULL; /* the run's first codes: no kernel prefetched them */
             for (int64_t b = 0; b < nblk; b++) {
                 const int64_t h0 = b * bw, nh = h0 + bw < H ? bw : H - h0;
-                for (int64_t t = 0, it = 0; t < T; t++) {
-                    const int64_t P = toks[t].pos + 1;
-                    for (int64_t sg = 0; it < first[t + 1]; sg++, it++) {
-                        const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, work = (j1 - j0) * nh;
-                        const int64_t owner = (2 * before + work) * nth / (2 * total);
-                        before += work;
-                        if (owner != ith) continue;
-                        float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
-                        ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, part + h0, part + H + h0,
-                                   w + DS_LAT_SCORES, part + 2 * H + (size_t)h0 * (size_t)R);
+                for (int64_t t = 0; t < T; t++) {
+                    const int64_t P = toks[t].pos + 1, ns = first[t + 1] - first[t];
+                    for (int64_t g0 = 0; g0 < ns; g0 += DS_ATT_MGRP) {
+                        const int64_t g1 = g0 + DS_ATT_MGRP < ns ? g0 + DS_ATT_MGRP : ns;
+                        const int64_t wf = ((P < (g0 + 1) * SEG ? P : (g0 + 1) * SEG) - g0 * SEG) * nh,
+                                      wl = ((P < g1 * SEG ? P : g1 * SEG) - (g1 - 1) * SEG) * nh,
+                                      wg = ((P < g1 * SEG ? P : g1 * SEG) - g0 * SEG) * nh;
+                        const int64_t of = (2 * before + wf) * nth / (2 * total),
+                                      ol = (2 * (before + wg - wl) + wl) * nth / (2 * total);
+                        float *pg = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)g0) * pstride;
+                        for (int64_t sg = g0, bs = before; sg < g1; sg++) {
+                            const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, work = (j1 - j0) * nh;
+                            const int64_t owner = (2 * bs + work) * nth / (2 * total);
+                            bs += work;
+                            if (owner != ith) continue;
+                            if (lead) { /* 16K decode +1.5-3 % (docs/PERFORMANCE.md entry 46) */
+                                const size_t q8p = ds_q8_slot(f, layer, toks[t].seq) + (size_t)j0;
+                                kern_lat_q8_lead(f->kv_q8k + q8p * (size_t)f->kv_dim, f->kv_q8v + q8p * (size_t)R);
+                                lead = 0;
+                            }
+                            float *ps = pg + (size_t)(sg - g0) * pstride;
+                            if (of != ol || sg == g0) { /* the segment's own partial */
+                                ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, ps + h0, ps + H + h0, al,
+                                           ps + 2 * H + (size_t)h0 * (size_t)R);
+                                continue;
+                            }
+                            ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, sm, sl, al, sacc);
+                            for (int64_t h = 0; h < nh; h++)
+                                ds_merge(R, &pg[h0 + h], &pg[H + h0 + h], pg + 2 * H + (h0 + h) * R, sm[h], sl[h],
+                                         sacc + h * R, 0);
+                        }
+                        before += wg;
+                    }
+                }
+            }
+#pragma omp barrier
+            /* the split groups, each folded by the thread whose share holds its middle */
+            before = 0;
+            for (int64_t b = 0; b < nblk; b++) {
+                const int64_t h0 = b * bw, nh = h0 + bw < H ? bw : H - h0;
+                for (int64_t t = 0; t < T; t++) {
+                    const int64_t P = toks[t].pos + 1, ns = first[t + 1] - first[t];
+                    for (int64_t g0 = 0; g0 < ns; g0 += DS_ATT_MGRP) {
+                        const int64_t g1 = g0 + DS_ATT_MGRP < ns ? g0 + DS_ATT_MGRP : ns;
+                        const int64_t wf = ((P < (g0 + 1) * SEG ? P : (g0 + 1) * SEG) - g0 * SEG) * nh,
+                                      wl = ((P < g1 * SEG ? P : g1 * SEG) - (g1 - 1) * SEG) * nh,
+                                      wg = ((P < g1 * SEG ? P : g1 * SEG) - g0 * SEG) * nh;
+                        const int64_t of = (2 * before + wf) * nth / (2 * total),
+                                      ol = (2 * (before + wg - wl) + wl) * nth / (2 * total),
+                                      owner = (2 * before + wg) * nth / (2 * total);
+                        before += wg;
+                        if (of == ol || owner != ith) continue;
+                        float *pg = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)g0) * pstride;
+                        for (int64_t sg = g0 + 1; sg < g1; sg++) {
+                            const float *ps = pg + (size_t)(sg - g0) * pstride;
+                            for (int64_t h = h0; h < h0 + nh; h++)
+                                ds_merge(R, &pg[h], &pg[H + h], pg + 2 * H + h * R, ps[h], ps[H + h],
+                                         ps + 2 * H + h * R, 0);
+                        }
                     }
                 }
             }
 #pragma omp barrier
 #pragma omp for schedule(static)
-            for (int64_t it = 0; it < T * H; it++) {
+            for (int64_t it = 0; it < T * H; it++) { /* the groups in order */
                 const int64_t t = it / H, h = it % H, ns = first[t + 1] - first[t];
                 float *out = f->o_lat + (size_t)it * (size_t)R, M = 0.0f, L = 0.0f;
-                for (int64_t sg = 0; sg < ns; sg++) {
-                    const float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)sg) * pstride;
-                    ds_merge(R, &M, &L, out, part[h], part[H + h], part + 2 * H + h * R, sg == 0);
+                for (int64_t g0 = 0; g0 < ns; g0 += DS_ATT_MGRP) {
+                    const float *part = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)g0) * pstride;
+                    ds_merge(R, &M, &L, out, part[h], part[H + h], part + 2 * H + h * R, g0 == 0);
                 }
                 const float inv = 1.0f / L;
                 for (int64_t c = 0; c < R; c++) out[c] = out[c] * inv;
@@ -397,12 +456,17 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
         const int64_t t = it / nhb, h0 = (it % nhb) * hb, nh = h0 + hb < H ? hb : H - h0;
         const int64_t P = toks[t].pos + 1;
         float *s = f->lat_work + (size_t)omp_get_thread_num() * DS_LAT_WORK(H, R);
-        float *m = s + DS_LAT_SCORES, *l = m + H, *al = l + H, *M = al + H, *L = M + H;
-        float *acc = L + H, *A = acc + H * R;
-        for (int64_t sg = 0; sg * SEG < P; sg++) {
+        float *m = s + DS_LAT_SCORES, *l = m + H, *al = l + H, *M = al + H, *L = M + H, *Mg = L + H, *Lg = Mg + H;
+        float *acc = Lg + H, *A = acc + H * R, *Ag = A + H * R;
+        const int64_t ns = (P + SEG - 1) / SEG;
+        for (int64_t sg = 0; sg < ns; sg++) { /* segments into their group, each group at its end into the token */
             const int64_t j0 = sg * SEG;
             ds_att_seg(f, layer, &toks[t], t, j0, P < j0 + SEG ? P : j0 + SEG, h0, nh, s, m, l, al, acc);
-            for (int64_t h = 0; h < nh; h++) ds_merge(R, &M[h], &L[h], A + h * R, m[h], l[h], acc + h * R, sg == 0);
+            for (int64_t h = 0; h < nh; h++)
+                ds_merge(R, &Mg[h], &Lg[h], Ag + h * R, m[h], l[h], acc + h * R, sg % DS_ATT_MGRP == 0);
+            if (sg % DS_ATT_MGRP == DS_ATT_MGRP - 1 || sg == ns - 1)
+                for (int64_t h = 0; h < nh; h++)
+                    ds_merge(R, &M[h], &L[h], A + h * R, Mg[h], Lg[h], Ag + h * R, sg < DS_ATT_MGRP);
         }
         float *out = f->o_lat + ((size_t)t * (size_t)H + (size_t)h0) * (size_t)R;
         for (int64_t h = 0; h < nh; h++) {

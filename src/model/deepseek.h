@@ -45,14 +45,19 @@ _Static_assert(DS_ATT_TILE_Q8 % 64 == 0 && DS_ATT_TILE_Q8 <= KERN_LAT_Q8_MAXP, "
 #define DS_ATT_SEG_MIN 64
 #define DS_ATT_NSEG 64
 _Static_assert(DS_ATT_SEG_MIN % 64 == 0, "8-bit tiles start at a block of 64 positions");
+/* A token's segment results are merged in a fixed two-level order: the
+ * segments of each group of DS_ATT_MGRP (by index) in order, then the groups
+ * in order.  A small pass merges each group on the thread that computed most
+ * of it, so that the partials are mostly read where they were written. */
+#define DS_ATT_MGRP 8
 /* Cap of the per-segment partial results kept for a small pass. */
 #define DS_ATT_PART_BYTES ((size_t)16 << 20)
 
 /* Floats of one thread's attention work area (fwd.lat_work): scores of a tile
  * for a head block (DS_LAT_SCORES), and for every head a segment's softmax state (m, l, a) and
- * accumulators, and the running merge (m, l) and accumulators. */
+ * accumulators, and the running merges (m, l and accumulators) of the group and of the token. */
 #define DS_LAT_SCORES ((size_t)DS_ATT_HB_Q8 * DS_ATT_TILE_Q8)
-#define DS_LAT_WORK(H, R) (DS_LAT_SCORES + 5 * (size_t)(H) + 2 * (size_t)(H) * (size_t)(R))
+#define DS_LAT_WORK(H, R) (DS_LAT_SCORES + 7 * (size_t)(H) + 3 * (size_t)(H) * (size_t)(R))
 
 /* Passes of at most this many tokens (decode steps) run each chosen expert
  * whole on one thread (one work item per expert); larger passes split every
