@@ -968,7 +968,9 @@ static void test_deepseek_lat_q8_query(void) {
                 if (!same) {
                     int64_t first = 0;
                     while (first < W - 1 && c0[first] == c1[first]) first++;
-                    T_CHECK(0, "q8 query %s W %lld R %lld case %d: codes/scales differ (first code %lld: %d vs %d; dc %g/%g bc %d/%d)",
+                    T_CHECK(0,
+                            "q8 query %s W %lld R %lld case %d: codes/scales differ "
+                            "(first code %lld: %d vs %d; dc %g/%g bc %d/%d)",
                             vs[vi]->name, (long long)W, (long long)R, kind, (long long)first, c0[first], c1[first],
                             (double)h0.dc, (double)h1.dc, h0.bc, h1.bc);
                     bad++;
@@ -1287,7 +1289,8 @@ static void test_deepseek_long_attention(void) {
         if (kvs[ci] == DT_F32) {
             T_CHECK(worst <= 1e-5 * mag + 1e-6, "latent attention at %d positions: max|diff| %g (max|o| %g)", NP + 1,
                     worst, mag);
-            printf("  attention over %d positions (%lld segments): max|diff| %.3g against plain softmax (max|o| %.3g)\n",
+            printf("  attention over %d positions (%lld segments): max|diff| %.3g against plain softmax "
+                   "(max|o| %.3g)\n",
                    NP + 1, (long long)(NP / f[0].lat_seg + 1), worst, mag);
         }
         printf("  %s cache: %d of %d tokens decoded alone bit-identical to one 16-token pass at position %d\n",

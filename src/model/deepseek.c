@@ -316,6 +316,89 @@ static void ds_merge(int64_t R, float *M, float *L, float *A, float m, float l, 
     for (int64_t c = 0; c < R; c++) A[c] = A[c] * x + a[c] * y; /* elementwise: same bits in any width */
 }
 
+/* Segments [g0, g1) of a token with P positions, one merge group, for nh
+ * heads of a small pass whose items before the group hold `before` of `total`
+ * work (positions x heads) over nth threads: the group's work, and the
+ * threads of its first and last segments and of its middle (an item goes to
+ * the thread whose share holds its middle). */
+struct ds_grp {
+    int64_t g1, work, first, last, mid;
+};
+static struct ds_grp ds_grp_of(int64_t g0, int64_t ns, int64_t P, int64_t SEG, int64_t nh, int64_t before,
+                               int64_t total, int64_t nth) {
+    struct ds_grp g;
+    g.g1 = g0 + DS_ATT_MGRP < ns ? g0 + DS_ATT_MGRP : ns;
+    const int64_t end = P < g.g1 * SEG ? P : g.g1 * SEG, end0 = P < (g0 + 1) * SEG ? P : (g0 + 1) * SEG;
+    const int64_t wf = (end0 - g0 * SEG) * nh, wl = (end - (g.g1 - 1) * SEG) * nh;
+    g.work = (end - g0 * SEG) * nh;
+    g.first = (2 * before + wf) * nth / (2 * total);
+    g.last = (2 * (before + g.work - wl) + wl) * nth / (2 * total);
+    g.mid = (2 * before + g.work) * nth / (2 * total);
+    return g;
+}
+
+/* One thread's part of a small pass, items in order (head block, token,
+ * segment), a group's segments consecutive.  Step 0, the items: a group whose
+ * first and last segments go to this thread (owners never decrease along the
+ * items) is computed and folded as it goes, into the group's first partial; a
+ * segment of a group split between threads leaves its own partial.  Step 1,
+ * after a barrier: the split groups, each folded by the thread whose share
+ * holds its middle.  first[t]: token t's first item; the blocks take bw heads;
+ * total: the pass's work (positions x heads). */
+static void ds_small_walk(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T, const int64_t *first,
+                          int64_t nblk, int64_t bw, int64_t total, int64_t ith, int64_t nth, int step) {
+    const int64_t H = f->m->hp.n_head, R = f->m->hp.kv_lora_rank, SEG = f->lat_seg;
+    const size_t pstride = (size_t)H * (size_t)(R + 2);
+    float *w = f->lat_work + (size_t)ith * DS_LAT_WORK(H, R);
+    float *al = w + DS_LAT_SCORES, *sm = al + H, *sl = sm + H, *sacc = sl + H; /* a segment's state */
+    int64_t before = 0; /* work of the items before the group */
+    int lead = step == 0 && f->kv_q8k != NULL; /* the run's first codes: no kernel prefetched them */
+    for (int64_t b = 0; b < nblk; b++) {
+        const int64_t h0 = b * bw, nh = h0 + bw < H ? bw : H - h0;
+        for (int64_t t = 0; t < T; t++) {
+            const int64_t P = toks[t].pos + 1, ns = first[t + 1] - first[t];
+            for (int64_t g0 = 0; g0 < ns; g0 += DS_ATT_MGRP) {
+                const struct ds_grp g = ds_grp_of(g0, ns, P, SEG, nh, before, total, nth);
+                float *pg = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)g0) * pstride;
+                const int split = g.first != g.last;
+                if (step == 1) {
+                    if (split && g.mid == ith)
+                        for (int64_t sg = g0 + 1; sg < g.g1; sg++) {
+                            const float *ps = pg + (size_t)(sg - g0) * pstride;
+                            for (int64_t h = h0; h < h0 + nh; h++)
+                                ds_merge(R, &pg[h], &pg[H + h], pg + 2 * H + h * R, ps[h], ps[H + h],
+                                         ps + 2 * H + h * R, 0);
+                        }
+                    before += g.work;
+                    continue;
+                }
+                for (int64_t sg = g0, bs = before; sg < g.g1; sg++) {
+                    const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, work = (j1 - j0) * nh;
+                    const int64_t owner = (2 * bs + work) * nth / (2 * total);
+                    bs += work;
+                    if (owner != ith) continue;
+                    if (lead) { /* 16K decode +1.5-3 % (docs/PERFORMANCE.md entry 46) */
+                        const size_t q8p = ds_q8_slot(f, layer, toks[t].seq) + (size_t)j0;
+                        kern_lat_q8_lead(f->kv_q8k + q8p * (size_t)f->kv_dim, f->kv_q8v + q8p * (size_t)R);
+                        lead = 0;
+                    }
+                    float *ps = pg + (size_t)(sg - g0) * pstride;
+                    if (split || sg == g0) { /* the segment's own partial */
+                        ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, ps + h0, ps + H + h0, al,
+                                   ps + 2 * H + (size_t)h0 * (size_t)R);
+                        continue;
+                    }
+                    ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, sm, sl, al, sacc);
+                    for (int64_t h = 0; h < nh; h++)
+                        ds_merge(R, &pg[h0 + h], &pg[H + h0 + h], pg + 2 * H + (h0 + h) * R, sm[h], sl[h],
+                                 sacc + h * R, 0);
+                }
+                before += g.work;
+            }
+        }
+    }
+}
+
 static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *toks, int64_t T) {
     const struct hparams *hp = &f->m->hp;
     const struct kern_lat_ops *lat = kern_lat_active();
@@ -353,83 +436,11 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
 #pragma omp for schedule(static)
                 for (int64_t i = 0; i < T * H; i++)
                     lat->query_q8(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
-                                      f->q8_lat + (size_t)i * (size_t)f->kv_dim,
-                                      (struct kern_lat_q8_head *)f->q8_head + i);
+                                  f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
             }
-            float *w = f->lat_work + (size_t)ith * DS_LAT_WORK(H, R);
-            float *al = w + DS_LAT_SCORES, *sm = al + H, *sl = sm + H, *sacc = sl + H; /* a segment's state */
-            /* Items in order (head block, token, segment); a group's segments
-             * are consecutive items.  A group whose first and last segments go
-             * to the same thread (owners never decrease along the items) is
-             * computed and folded by that thread as it goes, into the group's
-             * first partial; the segments of a group split between threads
-             * each leave a partial, folded after the barrier. */
-            int64_t before = 0; /* work of the items before the current group */
-            int lead = f->kv_q8k != NULL; /* the run's first codes: no kernel prefetched them */
-            for (int64_t b = 0; b < nblk; b++) {
-                const int64_t h0 = b * bw, nh = h0 + bw < H ? bw : H - h0;
-                for (int64_t t = 0; t < T; t++) {
-                    const int64_t P = toks[t].pos + 1, ns = first[t + 1] - first[t];
-                    for (int64_t g0 = 0; g0 < ns; g0 += DS_ATT_MGRP) {
-                        const int64_t g1 = g0 + DS_ATT_MGRP < ns ? g0 + DS_ATT_MGRP : ns;
-                        const int64_t wf = ((P < (g0 + 1) * SEG ? P : (g0 + 1) * SEG) - g0 * SEG) * nh,
-                                      wl = ((P < g1 * SEG ? P : g1 * SEG) - (g1 - 1) * SEG) * nh,
-                                      wg = ((P < g1 * SEG ? P : g1 * SEG) - g0 * SEG) * nh;
-                        const int64_t of = (2 * before + wf) * nth / (2 * total),
-                                      ol = (2 * (before + wg - wl) + wl) * nth / (2 * total);
-                        float *pg = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)g0) * pstride;
-                        for (int64_t sg = g0, bs = before; sg < g1; sg++) {
-                            const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, work = (j1 - j0) * nh;
-                            const int64_t owner = (2 * bs + work) * nth / (2 * total);
-                            bs += work;
-                            if (owner != ith) continue;
-                            if (lead) { /* 16K decode +1.5-3 % (docs/PERFORMANCE.md entry 46) */
-                                const size_t q8p = ds_q8_slot(f, layer, toks[t].seq) + (size_t)j0;
-                                kern_lat_q8_lead(f->kv_q8k + q8p * (size_t)f->kv_dim, f->kv_q8v + q8p * (size_t)R);
-                                lead = 0;
-                            }
-                            float *ps = pg + (size_t)(sg - g0) * pstride;
-                            if (of != ol || sg == g0) { /* the segment's own partial */
-                                ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, ps + h0, ps + H + h0, al,
-                                           ps + 2 * H + (size_t)h0 * (size_t)R);
-                                continue;
-                            }
-                            ds_att_seg(f, layer, &toks[t], t, j0, j1, h0, nh, w, sm, sl, al, sacc);
-                            for (int64_t h = 0; h < nh; h++)
-                                ds_merge(R, &pg[h0 + h], &pg[H + h0 + h], pg + 2 * H + (h0 + h) * R, sm[h], sl[h],
-                                         sacc + h * R, 0);
-                        }
-                        before += wg;
-                    }
-                }
-            }
+            ds_small_walk(f, layer, toks, T, first, nblk, bw, total, ith, nth, 0); /* the items */
 #pragma omp barrier
-            /* the split groups, each folded by the thread whose share holds its middle */
-            before = 0;
-            for (int64_t b = 0; b < nblk; b++) {
-                const int64_t h0 = b * bw, nh = h0 + bw < H ? bw : H - h0;
-                for (int64_t t = 0; t < T; t++) {
-                    const int64_t P = toks[t].pos + 1, ns = first[t + 1] - first[t];
-                    for (int64_t g0 = 0; g0 < ns; g0 += DS_ATT_MGRP) {
-                        const int64_t g1 = g0 + DS_ATT_MGRP < ns ? g0 + DS_ATT_MGRP : ns;
-                        const int64_t wf = ((P < (g0 + 1) * SEG ? P : (g0 + 1) * SEG) - g0 * SEG) * nh,
-                                      wl = ((P < g1 * SEG ? P : g1 * SEG) - (g1 - 1) * SEG) * nh,
-                                      wg = ((P < g1 * SEG ? P : g1 * SEG) - g0 * SEG) * nh;
-                        const int64_t of = (2 * before + wf) * nth / (2 * total),
-                                      ol = (2 * (before + wg - wl) + wl) * nth / (2 * total),
-                                      owner = (2 * before + wg) * nth / (2 * total);
-                        before += wg;
-                        if (of == ol || owner != ith) continue;
-                        float *pg = f->lat_part + ((size_t)t * (size_t)f->lat_nseg + (size_t)g0) * pstride;
-                        for (int64_t sg = g0 + 1; sg < g1; sg++) {
-                            const float *ps = pg + (size_t)(sg - g0) * pstride;
-                            for (int64_t h = h0; h < h0 + nh; h++)
-                                ds_merge(R, &pg[h], &pg[H + h], pg + 2 * H + h * R, ps[h], ps[H + h],
-                                         ps + 2 * H + h * R, 0);
-                        }
-                    }
-                }
-            }
+            ds_small_walk(f, layer, toks, T, first, nblk, bw, total, ith, nth, 1); /* the split groups */
 #pragma omp barrier
 #pragma omp for schedule(static)
             for (int64_t it = 0; it < T * H; it++) { /* the groups in order */
@@ -449,7 +460,7 @@ static void mla_attention(struct fwd *f, int64_t layer, const struct fwd_tok *to
 #pragma omp parallel for schedule(static) num_threads(f->n_threads)
         for (int64_t i = 0; i < T * H; i++)
             lat->query_q8(f->q_lat + (size_t)i * (size_t)f->kv_dim, R, f->kv_dim,
-                              f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
+                          f->q8_lat + (size_t)i * (size_t)f->kv_dim, (struct kern_lat_q8_head *)f->q8_head + i);
     }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->n_threads)
     for (int64_t it = 0; it < T * nhb; it++) {

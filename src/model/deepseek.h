@@ -35,7 +35,8 @@
  * DS_ATT_SEG_MIN and the tiles multiples of 64. */
 #define DS_ATT_TILE 32
 #define DS_ATT_TILE_Q8 256
-_Static_assert(DS_ATT_TILE_Q8 % 64 == 0 && DS_ATT_TILE_Q8 <= KERN_LAT_Q8_MAXP, "8-bit tiles: blocks of 64 positions, at most values_q8's P");
+_Static_assert(DS_ATT_TILE_Q8 % 64 == 0 && DS_ATT_TILE_Q8 <= KERN_LAT_Q8_MAXP,
+               "8-bit tiles: blocks of 64 positions, at most values_q8's P");
 
 /* A token's positions are cut into segments of a fixed length (a power of two
  * times DS_ATT_SEG_MIN, so that a slot has at most DS_ATT_NSEG of them); each
