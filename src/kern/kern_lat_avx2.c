@@ -167,4 +167,4 @@ const struct kern_lat_ops kern_lat_avx2 = {"avx2",
                                            kern_lat_softmax_ref,
                                            kern_lat_scores_q8_ref,
                                            kern_lat_values_q8_ref,
-                                          kern_lat_q8_query};
+                                           kern_lat_q8_query};

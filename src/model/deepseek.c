@@ -324,6 +324,11 @@ static void ds_merge(int64_t R, float *M, float *L, float *A, float m, float l, 
 struct ds_grp {
     int64_t g1, work, first, last, mid;
 };
+/* The thread of an item of `work` after `before` of the pass's `total`: the one
+ * whose share holds the item's middle. */
+static inline int64_t ds_owner(int64_t before, int64_t work, int64_t total, int64_t nth) {
+    return (2 * before + work) * nth / (2 * total);
+}
 static struct ds_grp ds_grp_of(int64_t g0, int64_t ns, int64_t P, int64_t SEG, int64_t nh, int64_t before,
                                int64_t total, int64_t nth) {
     struct ds_grp g;
@@ -331,9 +336,9 @@ static struct ds_grp ds_grp_of(int64_t g0, int64_t ns, int64_t P, int64_t SEG, i
     const int64_t end = P < g.g1 * SEG ? P : g.g1 * SEG, end0 = P < (g0 + 1) * SEG ? P : (g0 + 1) * SEG;
     const int64_t wf = (end0 - g0 * SEG) * nh, wl = (end - (g.g1 - 1) * SEG) * nh;
     g.work = (end - g0 * SEG) * nh;
-    g.first = (2 * before + wf) * nth / (2 * total);
-    g.last = (2 * (before + g.work - wl) + wl) * nth / (2 * total);
-    g.mid = (2 * before + g.work) * nth / (2 * total);
+    g.first = ds_owner(before, wf, total, nth);
+    g.last = ds_owner(before + g.work - wl, wl, total, nth);
+    g.mid = ds_owner(before, g.work, total, nth);
     return g;
 }
 
@@ -374,7 +379,7 @@ static void ds_small_walk(struct fwd *f, int64_t layer, const struct fwd_tok *to
                 }
                 for (int64_t sg = g0, bs = before; sg < g.g1; sg++) {
                     const int64_t j0 = sg * SEG, j1 = P < j0 + SEG ? P : j0 + SEG, work = (j1 - j0) * nh;
-                    const int64_t owner = (2 * bs + work) * nth / (2 * total);
+                    const int64_t owner = ds_owner(bs, work, total, nth);
                     bs += work;
                     if (owner != ith) continue;
                     if (lead) { /* 16K decode +1.5-3 % (docs/PERFORMANCE.md entry 46) */
