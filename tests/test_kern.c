@@ -28,6 +28,7 @@
 #include "dtype.h"
 #include "err.h"
 #include "kern.h"
+#include "kern_membw.h"
 #include "test.h"
 
 static const int wtypes[] = {DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_0, DT_Q4_1, DT_Q4_K, DT_Q5_K, DT_Q6_K};
@@ -921,6 +922,54 @@ static void test_swiglu_split(void) {
     }
 }
 
+/* The read-bandwidth probe's loops: each variant the CPU runs gives the sum
+ * of a plain one-accumulator loop (mod 2^64) for every length 0..300 and
+ * every 8-byte offset in a 64-byte line, on words that wrap the sum; and the
+ * probe itself (every loop, checked inside) on a small buffer. */
+static void test_membw_sum(void) {
+    enum { NMAX = 300, NBIG = 4099 };
+    const struct {
+        const char *name;
+        enum kern_isa isa;
+        uint64_t (*fn)(const uint64_t *, size_t);
+    } v[] = {{"ref", KERN_ISA_REF, kern_membw_sum_ref},
+             {"avx2", KERN_ISA_AVX2, kern_membw_sum_avx2},
+             {"avx512", KERN_ISA_AVX512, kern_membw_sum_avx512}};
+    uint64_t *buf = xalloc((NBIG + 8) * sizeof(uint64_t));
+    unsigned long long rs = 0x6d656d6277ULL;
+    for (int i = 0; i < NBIG + 8; i++) buf[i] = (uint64_t)t_rand_u32(&rs) << 32 | t_rand_u32(&rs);
+    for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+        if (!kern_cpu_has(v[k].isa)) {
+            printf("  membw %s: not run (CPU)\n", v[k].name);
+            continue;
+        }
+        long bad = 0;
+        for (int off = 0; off < 8; off++)
+            for (int n = 0; n <= NMAX; n++) {
+                uint64_t want = 0;
+                for (int i = 0; i < n; i++) want += buf[off + i];
+                bad += v[k].fn(buf + off, (size_t)n) != want;
+            }
+        uint64_t want = 0;
+        for (int i = 0; i < NBIG; i++) want += buf[3 + i];
+        bad += v[k].fn(buf + 3, NBIG) != want;
+        T_CHECK(bad == 0, "membw %s: %ld sums differ from the plain loop", v[k].name, bad);
+    }
+    free(buf);
+    struct kern_membw_result r;
+    char err[DC_ERR_LEN];
+    const int rc = kern_membw_measure((size_t)4 << 20, 2, &r, err);
+    T_CHECK(rc == DC_OK, "membw probe: %s", err);
+    if (rc == DC_OK) {
+        const int want_readers = 1 + kern_cpu_has(KERN_ISA_AVX2) + kern_cpu_has(KERN_ISA_AVX512);
+        T_CHECK(r.readers == want_readers && r.reader && r.gbs > 0 && r.gbs >= r.median_gbs &&
+                    r.checksum == kern_membw_expected_sum(r.bytes),
+                "membw probe: %d loops (want %d), reader %s, %.2f / %.2f GB/s", r.readers, want_readers,
+                r.reader ? r.reader : "(none)", r.gbs, r.median_gbs);
+    }
+    T_CHECK(kern_membw_measure(1000, 2, &r, err) == DC_EINVAL, "membw probe took a 1000-byte buffer");
+}
+
 /* Misuse gives a status or NaNs, never a crash: a type without a quantizer,
  * a matrix the kernels do not take (Q5_0 has no kernel; Q8_0 rows of 40 are
  * not whole blocks), a row index out of range. */
@@ -967,6 +1016,7 @@ int main(void) {
     T_RUN(test_matmul_local);
     T_RUN(test_swiglu);
     T_RUN(test_swiglu_split);
+    T_RUN(test_membw_sum);
     T_RUN(test_bad_input);
     return T_END();
 }

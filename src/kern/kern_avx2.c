@@ -18,6 +18,7 @@
 #include "kern.h"
 #include "kern_exp256.h"
 #include "kern_impl.h"
+#include "kern_membw.h"
 
 static inline float a2_hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -444,6 +445,24 @@ static void a2_swiglu(float *g, const float *u, int64_t n) {
         const __m256 y = _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_maskload_ps(u + i, m));
         _mm256_maskstore_ps(g + i, m, y);
     }
+}
+
+/* The read-bandwidth probe's loop (kern_membw.h): four 32-byte loads per
+ * step into four sums, the rest word by word. */
+uint64_t kern_membw_sum_avx2(const uint64_t *p, size_t n) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_add_epi64(s0, a2_ld256(p + i));
+        s1 = _mm256_add_epi64(s1, a2_ld256(p + i + 4));
+        s2 = _mm256_add_epi64(s2, a2_ld256(p + i + 8));
+        s3 = _mm256_add_epi64(s3, a2_ld256(p + i + 12));
+    }
+    uint64_t w[4], s = 0;
+    _mm256_storeu_si256((__m256i *)w, _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)));
+    for (int k = 0; k < 4; k++) s += w[k];
+    for (; i < n; i++) s += p[i];
+    return s;
 }
 
 const struct kern_ops kern_ops_avx2 = {

@@ -12,6 +12,7 @@
 #include "kern.h"
 #include "kern_exp512.h"
 #include "kern_impl.h"
+#include "kern_membw.h"
 
 static inline __m256i a5_ld256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
@@ -150,6 +151,22 @@ static void a5_swiglu(float *g, const float *u, int64_t n) {
         const __m512 y = _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(m, u + i));
         _mm512_mask_storeu_ps(g + i, m, y);
     }
+}
+
+/* The read-bandwidth probe's loop (kern_membw.h): four 64-byte loads per
+ * step into four sums, the rest word by word. */
+uint64_t kern_membw_sum_avx512(const uint64_t *p, size_t n) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_add_epi64(s0, _mm512_loadu_si512(p + i));
+        s1 = _mm512_add_epi64(s1, _mm512_loadu_si512(p + i + 8));
+        s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(p + i + 16));
+        s3 = _mm512_add_epi64(s3, _mm512_loadu_si512(p + i + 24));
+    }
+    uint64_t s = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    for (; i < n; i++) s += p[i];
+    return s;
 }
 
 const struct kern_ops kern_ops_avx512 = {

@@ -3,17 +3,20 @@
  * reads weights: one long sequential stream per thread.
  *
  * kern_membw_measure allocates a buffer (e.g. 2 GiB, far larger than any
- * cache), touches every page once from the thread that will later read it,
- * then streams through it `passes` times, the threads of the current OpenMP
- * team splitting it into contiguous parts, and reports the fastest pass in
- * GB/s (1e9 bytes per second).  The fastest pass is the one least disturbed
- * by other load on a shared machine.
+ * cache) on 2 MiB pages where the system gives them (the packed weights' pages),
+ * touches every page once from the thread that will later read it, then
+ * streams through it `passes` times with each reading loop the CPU can run,
+ * in turn, the threads of the current OpenMP team splitting it into
+ * contiguous parts, and reports the fastest pass of any loop in GB/s (1e9
+ * bytes per second).  The fastest pass is the one least disturbed by other
+ * load on a shared machine; the fastest loop is the one closest to what the
+ * memory can deliver.
  *
- * The streaming kernel sums the buffer as uint64 words.  kern_membw_sum_ref is
- * the plain-C spec; gcc -O2 vectorizes it (SSE2, 16-byte loads), which keeps
- * the load units far ahead of DRAM, so no per-ISA variant is needed
- * (docs/PERFORMANCE.md, "Machine and method", has the comparison with
- * AVX2/AVX-512 loops).
+ * The loops sum the buffer as uint64 words.  kern_membw_sum_ref is the
+ * plain-C spec (gcc -O2 vectorizes it with 16-byte loads); the AVX2 and
+ * AVX-512 loops read 32 and 64 bytes per load.  In this project's fast memory
+ * phase the wide loops read 15-20 % more than the plain one, in the slow phase
+ * the AVX2 loop ~5 % more (docs/PERFORMANCE.md, log entry 47).
  */
 #ifndef DC_KERN_MEMBW_H
 #define DC_KERN_MEMBW_H
@@ -21,22 +24,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Sum of p[0..n) modulo 2^64 (wraps).  p is borrowed, any alignment of 8. */
+/* Sum of p[0..n) modulo 2^64 (wraps).  p is borrowed, any alignment of 8.
+ * The _avx2 / _avx512 variants give the same sum and may only be called when
+ * kern_cpu_has() says the CPU runs them. */
 uint64_t kern_membw_sum_ref(const uint64_t *p, size_t n);
+uint64_t kern_membw_sum_avx2(const uint64_t *p, size_t n);
+uint64_t kern_membw_sum_avx512(const uint64_t *p, size_t n);
 
 struct kern_membw_result {
-    double gbs;        /* fastest pass: bytes / seconds / 1e9 */
-    double median_gbs; /* median pass */
+    double gbs;         /* fastest pass of any loop: bytes / seconds / 1e9 */
+    double median_gbs;  /* median pass of the loop that made the fastest one */
+    const char *reader; /* that loop: "ref", "avx2" or "avx512" (static) */
     double touch_s;    /* seconds to allocate and write the buffer once */
     size_t bytes;      /* buffer size actually streamed (a multiple of 4 KiB) */
     int threads;       /* OpenMP threads that read it */
-    int passes;
-    uint64_t checksum; /* the kernel's sum, to check it against the pattern written */
+    int passes;         /* per loop */
+    int readers;        /* loops run */
+    uint64_t checksum;  /* the ref loop's sum (every loop's is checked against the pattern written) */
 };
 
-/* bytes: buffer size (>= 1 MiB, rounded down to 4 KiB); passes: 1..1000.
- * Uses omp_get_max_threads() threads.  Returns 0, DC_EINVAL for bad sizes or
- * DC_ENOMEM when the buffer cannot be allocated. */
+/* bytes: buffer size (>= 1 MiB, rounded down to 4 KiB); passes per loop: 1..1000.
+ * Uses omp_get_max_threads() threads.  Returns 0, DC_EINVAL for bad sizes,
+ * DC_ENOMEM when the buffer cannot be allocated, or DC_EFORMAT when a loop's
+ * sum is not the pattern's (a broken variant). */
 int kern_membw_measure(size_t bytes, int passes, struct kern_membw_result *r, char *err);
 
 /* The sum kern_membw_measure's buffer of `bytes` (as rounded) must give. */
