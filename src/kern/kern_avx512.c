@@ -164,7 +164,10 @@ uint64_t kern_membw_sum_avx512(const uint64_t *p, size_t n) {
         s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(p + i + 16));
         s3 = _mm512_add_epi64(s3, _mm512_loadu_si512(p + i + 24));
     }
-    uint64_t s = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    /* the lanes summed as unsigned words (the header's reduce adds signed ones, which may overflow) */
+    uint64_t w[8], s = 0;
+    _mm512_storeu_si512(w, _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    for (int k = 0; k < 8; k++) s += w[k];
     for (; i < n; i++) s += p[i];
     return s;
 }
