@@ -15,7 +15,7 @@
  * The loops sum the buffer as uint64 words.  kern_membw_sum_ref is the
  * plain-C spec (gcc -O2 vectorizes it with 16-byte loads); the AVX2 and
  * AVX-512 loops read 32 and 64 bytes per load.  In this project's fast memory
- * phase the wide loops read 15-20 % more than the plain one, in the slow phase
+ * phase the wide loops read ~15-25 % more than the plain one, in the slow phase
  * the AVX2 loop ~5 % more (docs/PERFORMANCE.md, log entry 47).
  */
 #ifndef DC_KERN_MEMBW_H
@@ -35,9 +35,9 @@ struct kern_membw_result {
     double gbs;         /* fastest pass of any loop: bytes / seconds / 1e9 */
     double median_gbs;  /* median pass of the loop that made the fastest one */
     const char *reader; /* that loop: "ref", "avx2" or "avx512" (static) */
-    double touch_s;    /* seconds to allocate and write the buffer once */
-    size_t bytes;      /* buffer size actually streamed (a multiple of 4 KiB) */
-    int threads;       /* OpenMP threads that read it */
+    double touch_s;     /* seconds to allocate and write the buffer once */
+    size_t bytes;       /* buffer size actually streamed (a multiple of 4 KiB) */
+    int threads;        /* OpenMP threads that read it */
     int passes;         /* per loop */
     int readers;        /* loops run */
     uint64_t checksum;  /* the ref loop's sum (every loop's is checked against the pattern written) */
