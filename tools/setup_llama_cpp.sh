@@ -8,15 +8,26 @@
 #   quantized models; clang avoids that class of problem altogether.
 # - GGML_NATIVE=OFF with an explicit x86-64 feature list (AVX2/FMA/F16C and
 #   AVX-512 incl. VNNI/BF16), AMX explicitly OFF, so the build does not depend
-#   on what the build host happens to report.
+#   on what the build host happens to report.  This build runs every model,
+#   deepseek2 included.
+# - --amx: a second build with llama.cpp's AMX int8 path on (clang, the AMX
+#   tile/int8/bf16 flags and __AMX_INT8__ defined), into /opt/deepc-llama-amx
+#   by default.  It is llama.cpp's fastest build for dense models on CPUs
+#   with AMX, and cannot run deepseek2 models; bench/compare.py run with its
+#   interpreter measures against it.
 # - nice: the build takes 10-20 min on 2 cores and should not starve others.
 #
-# Usage: tools/setup_llama_cpp.sh [venv-dir]
+# Usage: tools/setup_llama_cpp.sh [--amx] [venv-dir]
 # Env:   PYTHON (interpreter used to create the venv, default python3)
 #        LLAMA_CPP_PYTHON_SPEC (pip requirement, default llama-cpp-python)
 set -euo pipefail
 
-VENV="${1:-/opt/deepc-llama}"
+AMX=0
+if [ "${1:-}" = "--amx" ]; then
+    AMX=1
+    shift
+fi
+if [ "$AMX" = 1 ]; then VENV="${1:-/opt/deepc-llama-amx}"; else VENV="${1:-/opt/deepc-llama}"; fi
 PYTHON="${PYTHON:-python3}"
 SPEC="${LLAMA_CPP_PYTHON_SPEC:-llama-cpp-python}"
 
@@ -48,7 +59,12 @@ fi
 CMAKE_ARGS="-DGGML_NATIVE=OFF"
 CMAKE_ARGS+=" -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 CMAKE_ARGS+=" -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON"
-CMAKE_ARGS+=" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+if [ "$AMX" = 1 ]; then
+    CMAKE_ARGS+=" -DGGML_AMX_TILE=ON -DGGML_AMX_INT8=ON -DGGML_AMX_BF16=ON"
+    CMAKE_ARGS+=" -DCMAKE_C_FLAGS=-D__AMX_INT8__=1 -DCMAKE_CXX_FLAGS=-D__AMX_INT8__=1"
+else
+    CMAKE_ARGS+=" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+fi
 CMAKE_ARGS+=" -DLLAMA_CURL=OFF"
 export CMAKE_ARGS
 export CC=clang CXX=clang++
