@@ -688,6 +688,9 @@ static void test_matmul_batch_exact(void) {
                         const int nth = mode ? 3 : 1;
                         if (nth == 3 && n != 1 && n != 9) continue;
                         kern_set_piece_bytes(mode == 2 ? 1 : -1);
+                        /* one token over packed tiles: the stream prefetched 4 KB ahead, not
+                         * at all, and the CPU's default (the same bits each way) */
+                        kern_set_stream_prefetch(mode == 0 ? 4096 : mode == 1 ? 0 : -1);
                         for (int64_t i = 0; i < n * ldy; i++) y[i] = NAN;
                         const int64_t r0 = pk == 2 ? 16 : 0;
                         struct kern_mat mv = {type, w + rb * (size_t)r0, rows - r0, cols,
@@ -696,6 +699,7 @@ static void test_matmul_batch_exact(void) {
                         kern_matmul_ops(ops, &mv, x, ldx, n, y + r0, ldy, scr);
                         omp_set_num_threads(2);
                         kern_set_piece_bytes(-1);
+                        kern_set_stream_prefetch(-1);
                         int64_t bad = 0, gap = 0;
                         for (int64_t t = 0; t < n; t++) {
                             for (int64_t r = r0; r < rows; r++) bad += memcmp(&ev[t * rows + r], &y[t * ldy + r], 4) != 0;
@@ -715,7 +719,8 @@ static void test_matmul_batch_exact(void) {
             }
             free(w), free(x), free(y), free(scr), free(xq), free(ev), free(pkw);
         }
-        printf("  %-5s %lld outputs bit-equal to vec_dot (n = 1 .. 131, 1 and 3 threads, pieces of one group too), %lld of them packed\n",
+        printf("  %-5s %lld outputs bit-equal to vec_dot (n = 1 .. 131, 1 and 3 threads, pieces of one group too, "
+               "stream prefetch 4 KB / none / default), %lld of them packed\n",
                dtype_name(type), (long long)checked, (long long)checked_pk);
     }
 }
@@ -934,7 +939,8 @@ static void test_membw_sum(void) {
         uint64_t (*fn)(const uint64_t *, size_t);
     } v[] = {{"ref", KERN_ISA_REF, kern_membw_sum_ref},
              {"avx2", KERN_ISA_AVX2, kern_membw_sum_avx2},
-             {"avx512", KERN_ISA_AVX512, kern_membw_sum_avx512}};
+             {"avx512", KERN_ISA_AVX512, kern_membw_sum_avx512},
+             {"avx512pf", KERN_ISA_AVX512, kern_membw_sum_avx512_pf}};
     uint64_t *buf = xalloc((NBIG + 8) * sizeof(uint64_t));
     unsigned long long rs = 0x6d656d6277ULL;
     for (int i = 0; i < NBIG + 8; i++) buf[i] = (uint64_t)t_rand_u32(&rs) << 32 | t_rand_u32(&rs);
@@ -961,7 +967,7 @@ static void test_membw_sum(void) {
     const int rc = kern_membw_measure((size_t)4 << 20, 2, &r, err);
     T_CHECK(rc == DC_OK, "membw probe: %s", err);
     if (rc == DC_OK) {
-        const int want_readers = 1 + kern_cpu_has(KERN_ISA_AVX2) + kern_cpu_has(KERN_ISA_AVX512);
+        const int want_readers = 1 + kern_cpu_has(KERN_ISA_AVX2) + 2 * kern_cpu_has(KERN_ISA_AVX512);
         T_CHECK(r.readers == want_readers && r.reader && r.gbs > 0 && r.gbs >= r.median_gbs &&
                     r.checksum == kern_membw_expected_sum(r.bytes),
                 "membw probe: %d loops (want %d), reader %s, %.2f / %.2f GB/s", r.readers, want_readers,

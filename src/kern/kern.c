@@ -36,6 +36,7 @@
 #define KERN_PAR_MIN_BYTES (64 * 1024)
 
 static struct kern_ops kern_active_ops;
+static int64_t kern_pf1_default; /* kern_stream_prefetch's default, set at kern_init */
 static pthread_once_t kern_once = PTHREAD_ONCE_INIT;
 
 /* ------------------------------------------------------------- CPU features */
@@ -116,6 +117,9 @@ static void kern_init_once(void) {
     kern_merge(v);
     const char *pe = getenv("DEEPC_MM_PIECE");
     if (pe && *pe) kern_set_piece_bytes(atoll(pe));
+    kern_pf1_default = kern_cpu_intel() ? 2048 : 0;
+    const char *pp = getenv("DEEPC_PREFETCH");
+    if (pp && *pp) kern_set_stream_prefetch(atoll(pp));
 }
 
 void kern_init(void) { pthread_once(&kern_once, kern_init_once); }
@@ -191,7 +195,8 @@ static void kern_mm_groups(const struct kern_mat *w, const uint8_t *xq, size_t x
     if (g1 <= g0) return;
     const int wt = w->type, pk = w->pk && kern_pack_avx512[wt].tile_bytes;
     const struct kern_mm_job job = {w->data, (size_t)dtype_row_bytes(wt, w->cols), w->cols, xq, xstride, n, y, ldy,
-                                    pk ? w->pk : NULL, pk ? kern_pack_avx512[wt].tile_bytes(w->cols) : 0};
+                                    pk ? w->pk : NULL, pk ? kern_pack_avx512[wt].tile_bytes(w->cols) : 0,
+                                    pk && n == 1 ? (size_t)kern_stream_prefetch() : 0};
     kern_mm_avx512[wt](&job, g0 * KERN_MM_ROWS, g1 * KERN_MM_ROWS < w->rows ? g1 * KERN_MM_ROWS : w->rows);
 }
 
@@ -255,6 +260,27 @@ static _Atomic int64_t kern_piece_bytes = KERN_PIECE_BYTES;
 static _Atomic int64_t kern_steals;
 
 int64_t kern_steal_count(void) { return atomic_load_explicit(&kern_steals, memory_order_relaxed); }
+
+/* One-token stream prefetch (kern.h): -1 the CPU's default */
+static _Atomic int64_t kern_pf1 = -1;
+
+int kern_cpu_intel(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    char v[12];
+    memcpy(v, &b, 4), memcpy(v + 4, &d, 4), memcpy(v + 8, &c, 4);
+    return memcmp(v, "GenuineIntel", 12) == 0;
+}
+
+void kern_set_stream_prefetch(int64_t bytes) {
+    atomic_store_explicit(&kern_pf1, bytes < 0 ? -1 : bytes, memory_order_relaxed);
+}
+
+int64_t kern_stream_prefetch(void) {
+    kern_init();
+    const int64_t v = atomic_load_explicit(&kern_pf1, memory_order_relaxed);
+    return v >= 0 ? v : kern_pf1_default;
+}
 
 void kern_set_piece_bytes(int64_t bytes) {
     atomic_store_explicit(&kern_piece_bytes, bytes < 0 ? KERN_PIECE_BYTES : bytes, memory_order_relaxed);

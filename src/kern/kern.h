@@ -53,6 +53,8 @@ enum kern_isa { KERN_ISA_REF = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2 };
 
 /* 1 if the CPU (and OS) support the ISA level. */
 int kern_cpu_has(enum kern_isa isa);
+/* 1 if the CPU's vendor is Intel (cpuid "GenuineIntel"). */
+int kern_cpu_intel(void);
 
 /* Reads CPU features and DEEPC_KERNELS once; fills the active table.  Must be
  * called before any thread uses the kernels; idempotent. */
@@ -66,6 +68,16 @@ const struct kern_ops *kern_active(void);
  * it at kern_init.  Results are the same bits either way (for tests and
  * measurements; not thread-safe against running matmuls). */
 void kern_set_piece_bytes(int64_t bytes);
+/* Bytes ahead in the tile stream that a one-token product over packed weights
+ * (kern_pack) prefetches, 0: none, < 0: the CPU's default (kern_stream_prefetch).
+ * The environment variable DEEPC_PREFETCH sets it at kern_init.  Results are the
+ * same bits either way (not thread-safe against running matmuls). */
+void kern_set_stream_prefetch(int64_t bytes);
+/* The distance in use: the setting, or by default 2048 on Intel CPUs, whose
+ * hardware prefetcher alone left a one-token stream 15-30 % below the read
+ * bandwidth, and 0 elsewhere (on AMD Zen 4 a prefetch only slowed it;
+ * docs/PERFORMANCE.md, log entry 48). */
+int64_t kern_stream_prefetch(void);
 /* Pieces taken from another thread's range so far (all matmuls, all threads). */
 int64_t kern_steal_count(void);
 

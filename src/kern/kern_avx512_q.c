@@ -664,11 +664,13 @@ Q5_NOINL void q5_repack32(int ty, const uint8_t *w, size_t wrb, int nr, int64_t 
  * (two interleaved streams) and 25 with a software prefetch added to that;
  * a software prefetch on this layout only got in the way (22 GB/s).  A
  * group of 16 blocks is 8 pairs. */
-/* Software prefetch of the tile stream, bytes ahead, for two or more tokens.
- * One token streams fastest with none (Q4_0 from DRAM, one thread, 8960 x
- * 1536: 30 GB/s; 20-25 with a prefetch 2-8 KB ahead); with more tokens the
- * stream is slower than the prefetcher's trigger and 6 KB ahead into L2
- * helps a lot (n = 4: 0.73 -> 0.44 ms, n = 8: 1.96 -> 0.78 ms). */
+/* Software prefetch of the tile stream, bytes ahead, for two or more tokens:
+ * the stream is slower than the prefetcher's trigger and 6 KB ahead into L2
+ * helps a lot (n = 4: 0.73 -> 0.44 ms, n = 8: 1.96 -> 0.78 ms).  One token
+ * takes the job's pf1 (kern_stream_prefetch): on AMD Zen 4 it streamed
+ * fastest with none (Q4_0 from DRAM, one thread, 8960 x 1536: 30 GB/s; 20-25
+ * with a prefetch 2-8 KB ahead), on an Intel Xeon with AMX 2 KB ahead took
+ * two threads' long calls from 22 to 31 GB/s (log entry 48). */
 enum { Q5_PFD = 6144 };
 static inline int q5_pnreg(int ty) { return ty == Q5_Q8_0 ? 8 : 4; }
 static inline size_t q5_pfld(int ty) { return ty == Q5_Q4_1 ? 128 : 64; } /* scale lines of a pair */
@@ -713,7 +715,7 @@ static void q5_pack_q4_1(const uint8_t *w, size_t wrb, int nr, int64_t c, uint8_
  * activation dword g in vector g) and its d (and m) as floats: from the
  * stack repack (wb, dws, mws) or, when pg is a packed group, from it. */
 Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
-                      int pf, int hi16, int b, __m512i w[8], __m512 *dw, __m512 *mw) {
+                      size_t pfd, int hi16, int b, __m512i w[8], __m512 *dw, __m512 *mw) {
     if (!packed) {
 #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) w[g] = _mm512_load_si512(wb + 8 * b + g);
@@ -724,11 +726,11 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
     /* block b of the group at pg: pair b / 2, half b % 2 */
     const uint8_t *pr = pg + (size_t)(b / 2) * q5_ppair(ty);
     const int j = b % 2;
-    if (pf) { /* Q5_PFD ahead in the tile stream, a block's share per block */
+    if (pfd) { /* pfd bytes ahead in the tile stream, a block's share per block */
         const size_t bs = q5_ppair(ty) / 2;
 #pragma GCC unroll 9
         for (int k = 0; k < (int)((bs + 63) / 64); k++)
-            _mm_prefetch((const char *)(pg + Q5_PFD + bs * (size_t)b + 64 * k), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pg + pfd + bs * (size_t)b + 64 * k), _MM_HINT_T1);
     }
     const uint8_t *q = pr + q5_pfld(ty) + (size_t)j * q5_pbq(ty);
     if (ty == Q5_Q8_0) {
@@ -755,7 +757,8 @@ Q5_INL void q5_wblock(int ty, int packed, const __m512i *wb, const float *dws, c
  * 32 quants of token t at x + 32 (NT b + t), its per-block values at
  * [NT b + t]. */
 Q5_INL void q5_blk32(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
-                     int b, const uint8_t *x, const float *dx, const union q5_ax *ax, int NT, __m512 *p) {
+                     int b, const uint8_t *x, const float *dx, const union q5_ax *ax, int NT, size_t pf1,
+                     __m512 *p) {
     const uint8_t *q = x + (size_t)(32 * NT) * (size_t)b;
     __m512i w[8];
     __m512 dw, mw = _mm512_setzero_ps();
@@ -765,7 +768,7 @@ Q5_INL void q5_blk32(int ty, int packed, const __m512i *wb, const float *dws, co
      * two chains, not four (a Q4_0 block of 16 rows in cache, one token:
      * 16.4 -> 15.4 cycles; log entry 42). */
     const int hi16 = packed && ty != Q5_Q8_0 && NT <= 2;
-    q5_wblock(ty, packed, wb, dws, mws, pg, packed && NT >= 2, hi16, b, w, &dw, &mw);
+    q5_wblock(ty, packed, wb, dws, mws, pg, !packed ? 0 : NT >= 2 ? Q5_PFD : pf1, hi16, b, w, &dw, &mw);
     /* the tokens' sums are independent chains: interleave them; with
      * few tokens each sum is split into NC chains too (i32 sums are
      * exact, so the split changes no bits) */
@@ -804,8 +807,8 @@ Q5_INL void q5_blk32(int ty, int packed, const __m512i *wb, const float *dws, co
 /* acc[t] += the group trees of nbg <= 16 blocks for NT tokens (q5_blk32's
  * arguments); pb: scratch for the products, [NT][16] vectors. */
 Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg,
-                      int nbg, const uint8_t *x, const float *dx, const union q5_ax *ax, int NT, __m512 *acc,
-                      __m512 *pb) {
+                      int nbg, const uint8_t *x, const float *dx, const union q5_ax *ax, int NT, size_t pf1,
+                      __m512 *acc, __m512 *pb) {
     if (nbg == 16) {
         /* A whole group sums q5_tree16_ps's tree as it goes, blocks in pairs:
          * the pair's sum in registers, then each level whose operands now
@@ -815,8 +818,8 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
          * token in one burst (log entries 40-41). */
         for (int b = 1; b < 16; b += 2) {
             __m512 pe[Q5_NT], po[Q5_NT];
-            q5_blk32(ty, packed, wb, dws, mws, pg, b - 1, x, dx, ax, NT, pe);
-            q5_blk32(ty, packed, wb, dws, mws, pg, b, x, dx, ax, NT, po);
+            q5_blk32(ty, packed, wb, dws, mws, pg, b - 1, x, dx, ax, NT, pf1, pe);
+            q5_blk32(ty, packed, wb, dws, mws, pg, b, x, dx, ax, NT, pf1, po);
 #pragma GCC unroll 8
             for (int t = 0; t < NT; t++) {
                 __m512 p = _mm512_add_ps(pe[t], po[t]);
@@ -837,7 +840,7 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
     }
     for (int b = 0; b < nbg; b++) {
         __m512 p[Q5_NT];
-        q5_blk32(ty, packed, wb, dws, mws, pg, b, x, dx, ax, NT, p);
+        q5_blk32(ty, packed, wb, dws, mws, pg, b, x, dx, ax, NT, pf1, p);
 #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) pb[16 * t + b] = p[t];
     }
@@ -854,20 +857,20 @@ Q5_INL void q5_tile32(int ty, int packed, const __m512i *wb, const float *dws, c
 
 #define Q5_TILE_CASES(TY, PK)                                                                                \
     switch (nt) {                                                                                            \
-    case 8: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 8, acc, pb); break;                           \
-    case 7: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 7, acc, pb); break;                           \
-    case 6: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 6, acc, pb); break;                           \
-    case 5: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 5, acc, pb); break;                           \
-    case 4: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 4, acc, pb); break;                           \
-    case 3: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 3, acc, pb); break;                           \
-    case 2: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 2, acc, pb); break;                           \
-    default: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 1, acc, pb); break;                          \
+    case 8: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 8, pf1, acc, pb); break;                      \
+    case 7: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 7, pf1, acc, pb); break;                      \
+    case 6: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 6, pf1, acc, pb); break;                      \
+    case 5: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 5, pf1, acc, pb); break;                      \
+    case 4: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 4, pf1, acc, pb); break;                      \
+    case 3: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 3, pf1, acc, pb); break;                      \
+    case 2: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 2, pf1, acc, pb); break;                      \
+    default: q5_tile32(TY, PK, wb, dws, mws, pg, nbg, x, dx, ax, 1, pf1, acc, pb); break;                     \
     }
 
 #define Q5_TILE_FN(NAME, TY, PK)                                                                             \
     Q5_NOINL void NAME(const __m512i *wb, const float *dws, const float *mws, const uint8_t *pg, int nbg,     \
-                       const uint8_t *x, const float *dx, const union q5_ax *ax, int nt, __m512 *acc,        \
-                       __m512 *pb) {                                                                         \
+                       const uint8_t *x, const float *dx, const union q5_ax *ax, int nt, size_t pf1,         \
+                       __m512 *acc, __m512 *pb) {                                                            \
         Q5_TILE_CASES(TY, PK)                                                                                \
     }
 Q5_TILE_FN(q5_tile32_q8_0, Q5_Q8_0, 0)
@@ -877,7 +880,7 @@ Q5_TILE_FN(q5_ptile32_q8_0, Q5_Q8_0, 1)
 Q5_TILE_FN(q5_ptile32_q4_0, Q5_Q4_0, 1)
 Q5_TILE_FN(q5_ptile32_q4_1, Q5_Q4_1, 1)
 typedef void (*q5_tile_fn)(const __m512i *, const float *, const float *, const uint8_t *, int, const uint8_t *,
-                           const float *, const union q5_ax *, int, __m512 *, __m512 *);
+                           const float *, const union q5_ax *, int, size_t, __m512 *, __m512 *);
 
 /* The GEMM over the stack repack (j->pk NULL; n >= Q5_GEMM_MIN32) or over
  * the packed tiles (any n: with packed weights it is also the GEMV). */
@@ -945,7 +948,7 @@ static void q5_gemm32(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                             const int nbg = nbk - gb < 16 ? nbk - gb : 16;
                             const size_t o = (size_t)(tt / Q5_NT) * (size_t)kc * Q5_NT + (size_t)gb * (size_t)nt;
                             tile(wb + 8 * gb, dws + 16 * gb, mws + 16 * gb, pk ? pt + (size_t)(gb / 16) * pgb : NULL,
-                                 nbg, xi + 32 * o, dx + o, ax + o, nt, acc, pb);
+                                 nbg, xi + 32 * o, dx + o, ax + o, nt, pk && ntg == 1 ? j->pf1 : 0, acc, pb);
                         }
                         for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + t * j->ldy, m, acc[t]);
                     }
@@ -1774,9 +1777,11 @@ Q5_NOINL void q5_ptilek_k6(const uint8_t *p, int nsk, const uint8_t *x, const fl
 enum { Q5_PKCAP = Q5_TG * Q5_KKC };
 /* Software prefetch of the packed K-quant stream, bytes ahead.  Measured
  * from DRAM, one thread, 8960 x 1536, median of 15 passes over 400 MB of
- * copies (GB/s of file bytes): one token streams fastest with none (Q4_K
- * 26, Q6_K 25 GB/s; with 2 KB ahead 18 and 19, 6 KB 23 and 21): the tile
- * is read in order and the hardware prefetcher follows it.  From two tokens
+ * copies (GB/s of file bytes), AMD Zen 4: one token streams fastest with
+ * none (Q4_K 26, Q6_K 25 GB/s; with 2 KB ahead 18 and 19, 6 KB 23 and 21):
+ * the tile is read in order and the hardware prefetcher follows it.  On an
+ * Intel Xeon with AMX it did not keep up (two threads, 151936 x 1536: Q6_K
+ * 24-25 GB/s, 29-30 with 2 KB ahead), so one token takes the job's pf1.  From two tokens
  * on, 6 KB ahead helps (n = 4: Q4_K 12 -> 23, Q6_K 8 -> 23.5; n = 2 Q6_K
  * 22 -> 25), and so it does for the prompt's chunks (n = 64 Q6_K 218-225
  * -> 245 GFLOP/s in L3). */
@@ -1819,7 +1824,7 @@ static void q5_pgemmk(int ty, const struct kern_mm_job *j, int64_t r0, int64_t r
                     const int nr = (int)(re - r < 16 ? re - r : 16);
                     const __mmask16 m = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
                     const uint8_t *pt = j->pk + (size_t)(r / 16) * j->ptb + (size_t)s0 * sbb;
-                    const uint8_t *pf = nsk == nsb ? (ntg == 1 ? NULL : pt + Q5_PFK)
+                    const uint8_t *pf = nsk == nsb ? (ntg > 1 ? pt + Q5_PFK : j->pf1 ? pt + j->pf1 : NULL)
                                         : r + 16 < re ? pt + j->ptb
                                         : s0 + kc < nsb ? j->pk + (size_t)(rb / 16) * j->ptb + (size_t)(s0 + kc) * sbb
                                                         : NULL;

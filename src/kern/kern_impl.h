@@ -95,6 +95,8 @@ struct kern_mm_job {
     int64_t ldy;
     const uint8_t *pk; /* the packed form of W (kern_pack), or NULL */
     size_t ptb;        /* its bytes per 16-row tile */
+    size_t pf1;        /* n = 1 over packed tiles: bytes ahead to prefetch the tile stream, 0 none
+                        * (kern_set_stream_prefetch) */
 };
 
 /* Computes Y[t][r] for every token t < n and rows r0 <= r < r1 (r0 a

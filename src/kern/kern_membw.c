@@ -50,10 +50,13 @@ int kern_membw_measure(size_t bytes, int passes, struct kern_membw_result *r, ch
                        passes);
     bytes = bytes / 4096 * 4096;
     const size_t n = bytes / 8;
-    struct membw_reader rd[3] = {{"ref", kern_membw_sum_ref}};
+    struct membw_reader rd[4] = {{"ref", kern_membw_sum_ref}};
     int nr = 1;
     if (kern_cpu_has(KERN_ISA_AVX2)) rd[nr++] = (struct membw_reader){"avx2", kern_membw_sum_avx2};
-    if (kern_cpu_has(KERN_ISA_AVX512)) rd[nr++] = (struct membw_reader){"avx512", kern_membw_sum_avx512};
+    if (kern_cpu_has(KERN_ISA_AVX512)) {
+        rd[nr++] = (struct membw_reader){"avx512", kern_membw_sum_avx512};
+        rd[nr++] = (struct membw_reader){"avx512pf", kern_membw_sum_avx512_pf};
+    }
     /* Anonymous pages, 2 MiB-aligned and advised huge, as the packed weights
      * are (log entry 47: in the fast phase 4 KiB pages read ~5-10 % less). */
     const size_t huge = (size_t)2 << 20, mbytes = bytes + huge;
@@ -77,7 +80,7 @@ int kern_membw_measure(size_t bytes, int passes, struct kern_membw_result *r, ch
         for (size_t i = lo; i < hi; i++) buf[i] = i;
     }
     r->touch_s = omp_get_wtime() - t0;
-    uint64_t sums[3] = {0};
+    uint64_t sums[4] = {0};
     int nth_used = 1;
     /* the loops in turn within each round, so a change of phase meets them all */
     for (int p = 0; p < passes; p++)

@@ -14,9 +14,12 @@
  *
  * The loops sum the buffer as uint64 words.  kern_membw_sum_ref is the
  * plain-C spec (gcc -O2 vectorizes it with 16-byte loads); the AVX2 and
- * AVX-512 loops read 32 and 64 bytes per load.  In this project's fast memory
- * phase the wide loops read ~15-25 % more than the plain one, in the slow phase
- * the AVX2 loop ~5 % more (docs/PERFORMANCE.md, log entry 47).
+ * AVX-512 loops read 32 and 64 bytes per load, and the AVX-512 loop runs a
+ * second time with a software prefetch 2 KB ahead.  On AMD Zen 4, in its fast
+ * memory phase the wide loops read ~15-25 % more than the plain one, in the
+ * slow phase the AVX2 loop ~5 % more (docs/PERFORMANCE.md, log entry 47); on
+ * an Intel Xeon with AMX the prefetching loop read ~5-8 % more than the others
+ * (log entry 48).
  */
 #ifndef DC_KERN_MEMBW_H
 #define DC_KERN_MEMBW_H
@@ -25,16 +28,17 @@
 #include <stdint.h>
 
 /* Sum of p[0..n) modulo 2^64 (wraps).  p is borrowed, any alignment of 8.
- * The _avx2 / _avx512 variants give the same sum and may only be called when
+ * The _avx2 / _avx512 / _avx512_pf variants give the same sum and may only be called when
  * kern_cpu_has() says the CPU runs them. */
 uint64_t kern_membw_sum_ref(const uint64_t *p, size_t n);
 uint64_t kern_membw_sum_avx2(const uint64_t *p, size_t n);
 uint64_t kern_membw_sum_avx512(const uint64_t *p, size_t n);
+uint64_t kern_membw_sum_avx512_pf(const uint64_t *p, size_t n);
 
 struct kern_membw_result {
     double gbs;         /* fastest pass of any loop: bytes / seconds / 1e9 */
     double median_gbs;  /* median pass of the loop that made the fastest one */
-    const char *reader; /* that loop: "ref", "avx2" or "avx512" (static) */
+    const char *reader; /* that loop: "ref", "avx2", "avx512" or "avx512pf" (static) */
     double touch_s;     /* seconds to allocate and write the buffer once */
     size_t bytes;       /* buffer size actually streamed (a multiple of 4 KiB) */
     int threads;        /* OpenMP threads that read it */
