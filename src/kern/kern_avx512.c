@@ -153,12 +153,22 @@ static void a5_swiglu(float *g, const float *u, int64_t n) {
     }
 }
 
-/* The read-bandwidth probe's loop (kern_membw.h): four 64-byte loads per
- * step into four sums, the rest word by word. */
-uint64_t kern_membw_sum_avx512(const uint64_t *p, size_t n) {
+/* The read-bandwidth probe's loops (kern_membw.h): four 64-byte loads per
+ * step into four sums, the rest word by word; with pf, each line is also
+ * prefetched into L2 2 KB ahead, the distance the one-token kernels use on
+ * Intel (kern.h), where the hardware prefetcher alone left the other loops
+ * ~5-8 % below it (log entry 48; on AMD Zen 4 it is just not the fastest). */
+static inline __attribute__((always_inline)) uint64_t a5_membw_sum(const uint64_t *p, size_t n, int pf) {
     __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        if (pf) {
+            const char *q = (const char *)(p + i) + 2048;
+            _mm_prefetch(q, _MM_HINT_T1);
+            _mm_prefetch(q + 64, _MM_HINT_T1);
+            _mm_prefetch(q + 128, _MM_HINT_T1);
+            _mm_prefetch(q + 192, _MM_HINT_T1);
+        }
         s0 = _mm512_add_epi64(s0, _mm512_loadu_si512(p + i));
         s1 = _mm512_add_epi64(s1, _mm512_loadu_si512(p + i + 8));
         s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(p + i + 16));
@@ -171,31 +181,8 @@ uint64_t kern_membw_sum_avx512(const uint64_t *p, size_t n) {
     for (; i < n; i++) s += p[i];
     return s;
 }
-
-/* The same loop with a software prefetch of each line 2 KB ahead into L2,
- * the distance the one-token kernels use on Intel (kern.h).  There the
- * hardware prefetcher alone left the plain loops ~5-8 % below it (log entry
- * 48); on AMD Zen 4 it would just not be the fastest. */
-uint64_t kern_membw_sum_avx512_pf(const uint64_t *p, size_t n) {
-    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-    const size_t d = 2048 / 8;
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        _mm_prefetch((const char *)(p + i + d), _MM_HINT_T1);
-        _mm_prefetch((const char *)(p + i + d + 8), _MM_HINT_T1);
-        _mm_prefetch((const char *)(p + i + d + 16), _MM_HINT_T1);
-        _mm_prefetch((const char *)(p + i + d + 24), _MM_HINT_T1);
-        s0 = _mm512_add_epi64(s0, _mm512_loadu_si512(p + i));
-        s1 = _mm512_add_epi64(s1, _mm512_loadu_si512(p + i + 8));
-        s2 = _mm512_add_epi64(s2, _mm512_loadu_si512(p + i + 16));
-        s3 = _mm512_add_epi64(s3, _mm512_loadu_si512(p + i + 24));
-    }
-    uint64_t w[8], s = 0;
-    _mm512_storeu_si512(w, _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
-    for (int k = 0; k < 8; k++) s += w[k];
-    for (; i < n; i++) s += p[i];
-    return s;
-}
+uint64_t kern_membw_sum_avx512(const uint64_t *p, size_t n) { return a5_membw_sum(p, n, 0); }
+uint64_t kern_membw_sum_avx512_pf(const uint64_t *p, size_t n) { return a5_membw_sum(p, n, 1); }
 
 const struct kern_ops kern_ops_avx512 = {
     .name = "avx512",
