@@ -37,6 +37,7 @@
 
 static struct kern_ops kern_active_ops;
 static int64_t kern_pf1_default; /* kern_stream_prefetch's default, set at kern_init */
+static int kern_cpu_intel(void);
 static pthread_once_t kern_once = PTHREAD_ONCE_INIT;
 
 /* ------------------------------------------------------------- CPU features */
@@ -264,7 +265,8 @@ int64_t kern_steal_count(void) { return atomic_load_explicit(&kern_steals, memor
 /* One-token stream prefetch (kern.h): -1 the CPU's default */
 static _Atomic int64_t kern_pf1 = -1;
 
-int kern_cpu_intel(void) {
+/* 1 if the CPU's vendor is Intel (cpuid leaf 0 "GenuineIntel") */
+static int kern_cpu_intel(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
     char v[12];

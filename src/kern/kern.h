@@ -53,8 +53,6 @@ enum kern_isa { KERN_ISA_REF = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2 };
 
 /* 1 if the CPU (and OS) support the ISA level. */
 int kern_cpu_has(enum kern_isa isa);
-/* 1 if the CPU's vendor is Intel (cpuid "GenuineIntel"). */
-int kern_cpu_intel(void);
 
 /* Reads CPU features and DEEPC_KERNELS once; fills the active table.  Must be
  * called before any thread uses the kernels; idempotent. */
@@ -73,10 +71,10 @@ void kern_set_piece_bytes(int64_t bytes);
  * The environment variable DEEPC_PREFETCH sets it at kern_init.  Results are the
  * same bits either way (not thread-safe against running matmuls). */
 void kern_set_stream_prefetch(int64_t bytes);
-/* The distance in use: the setting, or by default 2048 on Intel CPUs, whose
- * hardware prefetcher alone left a one-token stream 15-30 % below the read
- * bandwidth, and 0 elsewhere (on AMD Zen 4 a prefetch only slowed it;
- * docs/PERFORMANCE.md, log entry 48). */
+/* The distance in use: the setting, or by default 2048 on Intel CPUs (on the
+ * Intel Xeon measured, the hardware prefetcher alone left one-token streams
+ * 15-30 % slower) and 0 elsewhere (on AMD Zen 4 a one-token prefetch had only
+ * slowed the stream; docs/PERFORMANCE.md, log entry 48). */
 int64_t kern_stream_prefetch(void);
 /* Pieces taken from another thread's range so far (all matmuls, all threads). */
 int64_t kern_steal_count(void);
